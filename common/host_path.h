@@ -1,0 +1,41 @@
+// Resolving a host path that a person or the portal wants to grant: the
+// canonical path, checked against the deny list, and an O_PATH descriptor of
+// exactly the object the check was made on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "unique_fd.h"
+
+namespace airlock {
+
+struct HostPath {
+  std::string requested;  // absolute, as asked for
+  std::string canonical;  // every symlink resolved
+  UniqueFd fd;            // O_PATH of canonical, opened without following symlinks
+  bool is_directory = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// Makes PATH absolute against the working directory and resolves it. Throws
+// Error (exit 125) when it does not exist, cannot be resolved, or changed
+// between resolution and opening.
+HostPath resolve_host_path(const std::string& path);
+
+// The entry of the built-in deny list that CANONICAL lies beneath or
+// contains (so granting $HOME or / is refused as a whole), if any.
+// HOME is the canonical home directory, RUNTIME_DIR $XDG_RUNTIME_DIR or "".
+std::optional<std::string> deny_list_match(const std::string& canonical, const std::string& home,
+                                           const std::string& runtime_dir);
+
+// True when CHILD is PARENT or lies beneath it; both canonical.
+bool path_is_within(const std::string& child, const std::string& parent);
+
+// Replaces a leading HOME with "~" for messages.
+std::string display_path(const std::string& path, const std::string& home);
+
+}  // namespace airlock
