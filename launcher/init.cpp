@@ -1,0 +1,166 @@
+// airlock-init: the first process inside the sandbox (pid 1 of its pid
+// namespace). It closes what it inherited, applies Landlock to itself, starts
+// the agent, forwards signals to it, reaps every child and exits with the
+// agent's status.
+
+#include <fcntl.h>
+#include <glib.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "landlock.h"
+#include "unique_fd.h"
+
+namespace {
+
+using airlock::Error;
+
+// Signals the agent receives through init. With a terminal, ^C and ^\ reach
+// the agent from the terminal itself, since it shares the foreground group.
+constexpr int kForwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCONT};
+constexpr int kFromTerminal[] = {SIGINT, SIGQUIT};
+
+[[noreturn]] void fail(const std::string& message, int status = airlock::kExitAirlockFailed) {
+  std::fprintf(stderr, "airlock: %s\n", message.c_str());
+  std::exit(status);
+}
+
+std::vector<std::string> to_vector(char** strv) {
+  std::vector<std::string> out;
+  for (char** p = strv; p != nullptr && *p != nullptr; ++p) out.emplace_back(*p);
+  return out;
+}
+
+void close_inherited_fds() {
+  if (close_range(3, UINT_MAX, 0) == 0) return;
+  // Kernels before 5.9 lack close_range.
+  const long max_fd = sysconf(_SC_OPEN_MAX);
+  for (long fd = 3; fd < max_fd; ++fd) close(static_cast<int>(fd));
+}
+
+// Runs in the forked child: a clean signal state, then the command. On failure
+// the errno goes to the parent through the close-on-exec pipe.
+[[noreturn]] void exec_agent(char** argv, int error_pipe) {
+  for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);  // SIGKILL, SIGSTOP: EINVAL, harmless
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, nullptr);
+  execvp(argv[0], argv);
+  const int saved_errno = errno;
+  ssize_t ignored = write(error_pipe, &saved_errno, sizeof saved_errno);
+  (void)ignored;
+  _exit(airlock::kExitNotFound);
+}
+
+int exit_status_of(int wait_status) {
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return WEXITSTATUS(wait_status);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  close_inherited_fds();
+
+  g_auto(GStrv) ro = nullptr;
+  g_auto(GStrv) rw = nullptr;
+  g_auto(GStrv) dev = nullptr;
+  g_auto(GStrv) command = nullptr;
+  gboolean tty = FALSE;
+  gboolean verbose = FALSE;
+  gboolean no_tcp = FALSE;
+  const GOptionEntry entries[] = {
+      {"ro", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &ro, "Allow reading and executing beneath PATH", "PATH"},
+      {"rw", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rw, "Allow everything beneath PATH", "PATH"},
+      {"dev", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dev, "Allow using the devices beneath PATH", "PATH"},
+      {"no-tcp", 0, 0, G_OPTION_ARG_NONE, &no_tcp, "Deny TCP bind and connect", nullptr},
+      {"tty", 0, 0, G_OPTION_ARG_NONE, &tty, "The agent shares the terminal's foreground group", nullptr},
+      {"verbose", 0, 0, G_OPTION_ARG_NONE, &verbose, "Say which Landlock ABI was applied", nullptr},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, "COMMAND [ARG...]"},
+      {}};
+  g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
+  g_option_context_set_strict_posix(context, TRUE);
+  g_option_context_add_main_entries(context, entries, nullptr);
+  g_autoptr(GError) error = nullptr;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) fail(error->message);
+  if (command == nullptr || command[0] == nullptr) fail("airlock-init needs a command: airlock-init [OPTION...] -- COMMAND [ARG...]");
+
+  try {
+    airlock::LandlockRules rules;
+    rules.read_only = to_vector(ro);
+    rules.read_write = to_vector(rw);
+    rules.devices = to_vector(dev);
+    rules.deny_tcp = no_tcp;
+    const airlock::LandlockResult landlock = airlock::apply_landlock(rules);
+    if (landlock.abi == 0)
+      std::fprintf(stderr, "airlock: Landlock is not available in this kernel; the sandbox runs without it\n");
+    else if (verbose)
+      std::fprintf(stderr, "airlock: %s\n", landlock.description.c_str());
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+
+  // Forwarded signals and SIGCHLD are blocked and read from a signalfd;
+  // blocked, they reach init even as pid 1, which drops unhandled ones.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&handled, sig);
+  for (int sig : kFromTerminal) {
+    if (tty) signal(sig, SIG_IGN);
+    else sigaddset(&handled, sig);
+  }
+  signal(SIGCHLD, SIG_DFL);  // an inherited SIG_IGN would reap children behind our back
+  if (sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) fail(airlock::errno_message("cannot block signals"));
+  airlock::UniqueFd signals(signalfd(-1, &handled, SFD_CLOEXEC));
+  if (!signals) fail(airlock::errno_message("cannot create a signalfd"));
+
+  int error_pipe[2];
+  if (pipe2(error_pipe, O_CLOEXEC) != 0) fail(airlock::errno_message("cannot create a pipe"));
+  airlock::UniqueFd error_read(error_pipe[0]);
+  airlock::UniqueFd error_write(error_pipe[1]);
+  const pid_t agent = fork();
+  if (agent < 0) fail(airlock::errno_message("cannot fork"));
+  if (agent == 0) exec_agent(command, error_write.get());
+  error_write.reset();
+
+  int exec_errno = 0;
+  if (read(error_read.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
+    waitpid(agent, nullptr, 0);
+    if (exec_errno == ENOENT)
+      fail(std::string(command[0]) + ": command not found in the sandbox", airlock::kExitNotFound);
+    fail("cannot run " + std::string(command[0]) + ": " + std::strerror(exec_errno),
+         airlock::kExitCannotRun);
+  }
+  error_read.reset();
+
+  for (;;) {
+    signalfd_siginfo info;
+    if (read(signals.get(), &info, sizeof info) != sizeof info) {
+      if (errno == EINTR) continue;
+      fail(airlock::errno_message("cannot read the signalfd"));
+    }
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (sig != SIGCHLD) {
+      kill(agent, sig);
+      continue;
+    }
+    // One SIGCHLD may stand for several children: reap them all.
+    int status = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid == agent) return exit_status_of(status);
+    }
+  }
+}

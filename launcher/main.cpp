@@ -1,0 +1,53 @@
+// airlock: the command line. Each subcommand lives in its own file.
+#include <glib.h>
+#include <locale.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "config.h"
+#include "error.h"
+#include "run_command.h"
+
+namespace {
+
+void usage(FILE* out) {
+  fputs("Usage: airlock COMMAND [OPTION...]\n"
+        "\n"
+        "Run AI agents in a sandbox that shares nothing with the host, and grant\n"
+        "them folders, hosts and secrets as they need them.\n"
+        "\n"
+        "Commands:\n"
+        "  run [OPTION...] [--] COMMAND [ARG...]   Run COMMAND in a new sandbox\n"
+        "  version                                 Print the version\n"
+        "\n"
+        "'airlock COMMAND --help' describes each command; see also airlock(1).\n",
+        out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setlocale(LC_ALL, "");
+  if (argc < 2) {
+    usage(stderr);
+    return airlock::kExitAirlockFailed;
+  }
+  const char* command = argv[1];
+  if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 || strcmp(command, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
+    printf("airlock %s\n", AIRLOCK_VERSION);
+    return 0;
+  }
+  try {
+    if (strcmp(command, "run") == 0) return airlock::run_command(argc - 1, argv + 1);
+    fprintf(stderr, "airlock: unknown command '%s' (see 'airlock --help')\n", command);
+    return airlock::kExitAirlockFailed;
+  } catch (const airlock::Error& error) {
+    fprintf(stderr, "airlock: %s\n", error.what());
+    return error.exit_status();
+  }
+}

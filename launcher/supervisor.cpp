@@ -1,0 +1,240 @@
+// airlock-supervisor: one per session. Enters its own user and mount
+// namespace, mounts the shared tmpfs that becomes the sandbox's root, starts
+// bwrap on it, and then mounts and unmounts grants there when the control
+// socket asks. It never execs itself, so it keeps its capabilities over the
+// root for the whole session, and it never resolves a path it was not also
+// handed a descriptor for.
+#include <fcntl.h>
+#include <glib.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "control_protocol.h"
+#include "error.h"
+#include "grant_mount.h"
+#include "unique_fd.h"
+
+namespace {
+
+using airlock::UniqueFd;
+
+[[noreturn]] __attribute__((format(printf, 1, 2))) void die(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  fputs("airlock: ", stderr);
+  vfprintf(stderr, format, args);
+  fputc('\n', stderr);
+  va_end(args);
+  _exit(airlock::kExitAirlockFailed);
+}
+
+void write_file(const char* path, const std::string& content) {
+  UniqueFd fd(open(path, O_WRONLY | O_CLOEXEC));
+  if (!fd || write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    die("cannot write %s: %s", path, strerror(errno));
+}
+
+void enter_namespaces() {
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    int saved = errno;
+    die("cannot create a user namespace (%s). User namespaces are disabled on this machine: "
+        "enable them with 'sudo sysctl -w kernel.unprivileged_userns_clone=1' (Debian) or "
+        "'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu), and check "
+        "that user.max_user_namespaces is not 0",
+        strerror(saved));
+  }
+  write_file("/proc/self/setgroups", "deny");
+  write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1");
+  write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1");
+  // Nothing mounted here may leak back to the host.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+    die("cannot make the supervisor's mounts private: %s", strerror(errno));
+}
+
+UniqueFd mount_root(const char* root, char** dirs, char** sticky_dirs, const char* home) {
+  if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+    die("cannot mount the sandbox root on %s: %s", root, strerror(errno));
+  // Shared: what is mounted beneath it later propagates into bwrap's copy,
+  // which bwrap makes a slave, so nothing propagates back out.
+  if (mount(nullptr, root, nullptr, MS_SHARED, nullptr) != 0)
+    die("cannot make the sandbox root shared: %s", strerror(errno));
+  UniqueFd root_fd(open(root, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) die("cannot open the sandbox root: %s", strerror(errno));
+
+  // The skeleton, made before anything runs in the sandbox: mkdir -p with
+  // the relative part of each absolute path.
+  auto make = [&](const char* path, mode_t mode) {
+    std::string relative(path);
+    if (relative.empty() || relative[0] != '/') die("skeleton path %s is not absolute", path);
+    for (size_t pos = 1; pos <= relative.size(); ++pos) {
+      if (pos != relative.size() && relative[pos] != '/') continue;
+      std::string prefix = relative.substr(1, pos - 1);
+      if (prefix.empty()) continue;
+      bool last = pos == relative.size();
+      if (mkdirat(root_fd.get(), prefix.c_str(), last ? mode : 0755) != 0 && errno != EEXIST)
+        die("cannot create %s in the sandbox root: %s", path, strerror(errno));
+    }
+    // mkdirat() applies the umask; the final mode must be exact.
+    if (fchmodat(root_fd.get(), relative.c_str() + 1, mode, 0) != 0)
+      die("cannot set the mode of %s: %s", path, strerror(errno));
+  };
+  for (char** dir = dirs; dir && *dir; ++dir) make(*dir, 0755);
+  for (char** dir = sticky_dirs; dir && *dir; ++dir) make(*dir, 01777);
+  if (home) make(home, 0700);
+  return root_fd;
+}
+
+// Answers grant and revoke requests until SIGNAL says bwrap has exited or,
+// before the start, until the grant maker says start.
+void handle_request(int control_fd, int root_fd, const airlock::ControlRequest& request, UniqueFd passed) {
+  std::string message;
+  int error = 0;
+  switch (request.op) {
+    case airlock::ControlOp::kGrant:
+      if (!passed) {
+        error = EBADF;
+        message = "a grant needs a descriptor";
+        break;
+      }
+      error = airlock::mount_grant(root_fd, request.path, passed.get(),
+                                   (request.flags & airlock::kGrantReadOnly) != 0, &message);
+      break;
+    case airlock::ControlOp::kRevoke:
+      error = airlock::unmount_grant(root_fd, request.path, &message);
+      break;
+    case airlock::ControlOp::kStart:
+    default:
+      error = EINVAL;
+      message = "unexpected request";
+      break;
+  }
+  airlock::send_control_reply(control_fd, error, message);
+}
+
+int exit_status_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return airlock::kExitAirlockFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gint control_fd = -1;
+  gint parent_pid = 0;
+  g_autofree char* root = nullptr;
+  g_autofree char* home = nullptr;
+  g_auto(GStrv) dirs = nullptr;
+  g_auto(GStrv) sticky_dirs = nullptr;
+  g_auto(GStrv) command = nullptr;
+  gboolean verbose = FALSE;
+  GOptionEntry entries[] = {
+      {"control-fd", 0, 0, G_OPTION_ARG_INT, &control_fd, "Control socket", "FD"},
+      {"parent-pid", 0, 0, G_OPTION_ARG_INT, &parent_pid, "The launcher", "PID"},
+      {"root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Where to mount the sandbox root", "DIR"},
+      {"dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs, "Skeleton directory", "PATH"},
+      {"sticky-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sticky_dirs, "Skeleton directory, mode 1777", "PATH"},
+      {"home", 0, 0, G_OPTION_ARG_FILENAME, &home, "Home directory, mode 0700", "PATH"},
+      {"verbose", 0, 0, G_OPTION_ARG_NONE, &verbose, "Report peak memory", nullptr},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, "BWRAP ARGS..."},
+      {},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new("-- BWRAP ARGS...");
+  g_option_context_set_summary(context, "Internal helper of airlock run; not for direct use.");
+  g_option_context_add_main_entries(context, entries, nullptr);
+  g_autoptr(GError) error = nullptr;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) die("supervisor: %s", error->message);
+  if (control_fd < 0 || !root || !command || !command[0] || parent_pid <= 0)
+    die("supervisor: --control-fd, --parent-pid, --root and a command are required");
+
+  // If the launcher dies, so does the supervisor, and with it bwrap
+  // (--die-with-parent) and the whole sandbox.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent_pid) _exit(airlock::kExitAirlockFailed);
+
+  // A terminal's ^C and ^\ go to the agent, which shares the terminal; the
+  // supervisor and bwrap ignore them (bwrap inherits the ignoring), so they
+  // cannot tear the sandbox down under an agent that handles them.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+
+  enter_namespaces();
+  UniqueFd root_fd = mount_root(root, dirs, sticky_dirs, home);
+
+  // Initial grants, until the grant maker says start.
+  for (;;) {
+    UniqueFd passed;
+    auto request = airlock::receive_control_request(control_fd, &passed);
+    if (!request) _exit(airlock::kExitAirlockFailed);  // the launcher has reported why
+    if (request->op == airlock::ControlOp::kStart) break;
+    handle_request(control_fd, root_fd.get(), *request, std::move(passed));
+  }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) die("sigprocmask: %s", strerror(errno));
+  UniqueFd signal_fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd) die("signalfd: %s", strerror(errno));
+
+  pid_t bwrap = fork();
+  if (bwrap < 0) die("cannot fork: %s", strerror(errno));
+  if (bwrap == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+    execvp(command[0], command);
+    fprintf(stderr, "airlock: cannot run %s: %s\n", command[0], strerror(errno));
+    _exit(airlock::kExitAirlockFailed);
+  }
+  // Failure to announce the start leaves the launcher waiting for nothing.
+  airlock::send_control_reply(control_fd, 0, "started");
+
+  bool control_open = true;
+  for (;;) {
+    struct pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {control_fd, POLLIN, 0}};
+    if (poll(fds, control_open ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll: %s", strerror(errno));
+    }
+    if (fds[0].revents) {
+      struct signalfd_siginfo info;
+      while (read(signal_fd.get(), &info, sizeof info) == sizeof info) {
+      }
+      int status = 0;
+      pid_t done = waitpid(bwrap, &status, WNOHANG);
+      if (done == bwrap) {
+        if (verbose) {
+          struct rusage usage {};
+          getrusage(RUSAGE_SELF, &usage);
+          fprintf(stderr, "airlock: supervisor peak RSS %ld KiB\n", usage.ru_maxrss);
+        }
+        _exit(exit_status_of(status));
+      }
+    }
+    if (control_open && fds[1].revents) {
+      UniqueFd passed;
+      auto request = airlock::receive_control_request(control_fd, &passed);
+      if (!request) {
+        // End of stream: no more grants; the sandbox runs on until it ends.
+        if (errno != EBADMSG) control_open = false;
+        continue;
+      }
+      handle_request(control_fd, root_fd.get(), *request, std::move(passed));
+    }
+  }
+}

@@ -1,0 +1,14 @@
+# Claude Code (Anthropic), installed with `npm install -g @anthropic-ai/claude-code`
+# or the native installer. Its settings, login and history live in ~/.claude;
+# CLAUDE_CONFIG_DIR keeps its ~/.claude.json there too, so one folder is all
+# of $HOME it sees.
+[Profile]
+Description=Claude Code (Anthropic)
+Command=claude
+
+[Environment]
+Pass=ANTHROPIC_API_KEY;ANTHROPIC_AUTH_TOKEN;ANTHROPIC_BASE_URL;ANTHROPIC_MODEL;CLAUDE_CODE_USE_BEDROCK;CLAUDE_CODE_USE_VERTEX;
+Set=CLAUDE_CONFIG_DIR=~/.claude;DISABLE_AUTOUPDATER=1;
+
+[Filesystem]
+State=~/.claude/;
