@@ -102,6 +102,9 @@ const std::vector<Rule>& rules() {
       // perf is a steady source of kernel CVEs; profile from outside.
       {"perf_event_open", EPERM},
       {"ptrace", EPERM, {}, Match::kAlways, 0, {}, true},
+      // The same access to another process's memory as ptrace, without it.
+      {"process_vm_readv", EPERM, {}, Match::kAlways, 0, {}, true},
+      {"process_vm_writev", EPERM, {}, Match::kAlways, 0, {}, true},
       // Other personalities switch on emulation or turn off ASLR
       // (ADDR_NO_RANDOMIZE) and NX (READ_IMPLIES_EXEC).
       {"personality", EPERM, "not PER_LINUX, PER_LINUX32 or the 0xffffffff query", Match::kLow32NotIn, 0,

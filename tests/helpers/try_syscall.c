@@ -67,6 +67,19 @@ try_chdir_tmp (void)
   return chdir ("/tmp");
 }
 
+/* Our own memory, with no vectors: allowed means 0. */
+static long
+try_process_vm_readv (void)
+{
+  return syscall (SYS_process_vm_readv, getpid (), NULL, 0UL, NULL, 0UL, 0UL);
+}
+
+static long
+try_process_vm_writev (void)
+{
+  return syscall (SYS_process_vm_writev, getpid (), NULL, 0UL, NULL, 0UL, 0UL);
+}
+
 /* A real attach, to a child of our own, so that "allowed" means 0. */
 static long
 try_ptrace (void)
@@ -530,6 +543,8 @@ static const struct
 } attempts[] = {
   { "chdir-tmp", try_chdir_tmp },
   { "ptrace", try_ptrace },
+  { "process_vm_readv", try_process_vm_readv },
+  { "process_vm_writev", try_process_vm_writev },
   { "mount", try_mount },
 #ifdef SYS_umount
   { "umount", try_umount },

@@ -73,6 +73,8 @@ constexpr Expectation kExpectations[] = {
     {"modify_ldt", EPERM},
     {"perf_event_open", EPERM},
     {"ptrace", EPERM},
+    {"process_vm_readv", EPERM},
+    {"process_vm_writev", EPERM},
     {"personality-unsafe", EPERM},
     {"personality-unsafe-high", EPERM},
     {"bpf", EPERM},
@@ -320,6 +322,8 @@ TEST(Seccomp, AvoidsCve2023_28100_Tioclinux) { expect_denied("tioclinux"); }
 TEST(Seccomp, DeniesModifyLdt) { expect_denied("modify_ldt"); }
 TEST(Seccomp, DeniesPerfEventOpen) { expect_denied("perf_event_open"); }
 TEST(Seccomp, DeniesPtrace) { expect_denied("ptrace"); }
+TEST(Seccomp, DeniesProcessVmReadv) { expect_denied("process_vm_readv"); }
+TEST(Seccomp, DeniesProcessVmWritev) { expect_denied("process_vm_writev"); }
 TEST(Seccomp, DeniesUnsafePersonality) { expect_denied("personality-unsafe"); }
 TEST(Seccomp, DeniesUnsafePersonalityWithHighBits) { expect_denied("personality-unsafe-high"); }
 
@@ -443,6 +447,8 @@ const char* const kDescribedRules[] = {
     "modify_ldt: EPERM",
     "perf_event_open: EPERM",
     "ptrace: EPERM",
+    "process_vm_readv: EPERM",
+    "process_vm_writev: EPERM",
     "personality(not PER_LINUX, PER_LINUX32 or the 0xffffffff query): EPERM",
     "bpf: EPERM",
     "userfaultfd: EPERM",
@@ -487,8 +493,12 @@ TEST(Seccomp, DescriptionNamesEveryRule) {
 
 TEST(Seccomp, DescriptionLeavesOutPtraceWhenAllowed) {
   std::vector<std::string> lines = lines_of(describe_seccomp_rules(SeccompOptions{.allow_ptrace = true}));
-  EXPECT_EQ(lines.size(), std::size(kDescribedRules) - 1);
-  for (const std::string& line : lines) EXPECT_NE(line.rfind("ptrace", 0), 0U) << line;
+  // ptrace and the process_vm_* calls that give the same access.
+  EXPECT_EQ(lines.size(), std::size(kDescribedRules) - 3);
+  for (const std::string& line : lines) {
+    EXPECT_NE(line.rfind("ptrace", 0), 0U) << line;
+    EXPECT_NE(line.rfind("process_vm_", 0), 0U) << line;
+  }
 }
 
 // --- The 32-bit compat ABIs ------------------------------------------------------
