@@ -26,8 +26,10 @@ packages=(
   libglib2.0-dev libglib2.0-bin libjson-glib-dev libseccomp-dev
   googletest libgtest-dev libgmock-dev
   bubblewrap dbus-daemon util-linux procps passwd bash coreutils python3 curl ca-certificates
-  nodejs npm
 )
+# The agents' runtime, from Debian unless a node with npm is there already
+# (a newer nodejs package bundles its own npm and conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
