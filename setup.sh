@@ -156,7 +156,7 @@ run_demo() {
   workspace=$(as_user mktemp -d "${TMPDIR:-/tmp}/airlock-demo-XXXXXX")
   log "Running the demo agent in a sandbox (as $run_user)"
   echo "   airlock run --task 'demo' --ro $work_dir/README.md --rw $workspace -- examples/demo-agent.sh" >&2
-  as_user env -C "$workspace" "$work_dir/build/launcher/airlock" run --task "demo: show what an agent can see" \
+  as_user meson devenv -C "$work_dir/build" --workdir "$workspace" airlock run --task "demo: show what an agent can see" \
     --ro "$work_dir/README.md" --rw "$workspace" -- "$work_dir/examples/demo-agent.sh" "$work_dir/README.md"
   echo
   echo "The agent wrote $(ls "$workspace" | tr '\n' ' ')into $workspace on the host."

@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   g_option_context_add_main_entries(context, entries, nullptr);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error)) fail(error->message);
-  if (command == nullptr || command[0] == nullptr) fail("airlock-init needs a command: airlock-init [OPTION...] -- COMMAND [ARG...]");
+  if (command == nullptr || command[0] == nullptr)
+    fail("airlock-init needs a command: airlock-init [OPTION...] -- COMMAND [ARG...]");
 
   try {
     airlock::LandlockRules rules;

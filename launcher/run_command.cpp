@@ -70,6 +70,7 @@ RunOptions parse_options(int argc, char** argv) {
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, nullptr},
       {},
   };
+  g_set_prgname("airlock run");
   g_autoptr(GOptionContext) context = g_option_context_new("[--] COMMAND [ARG...]");
   g_option_context_set_summary(context,
                                "Run COMMAND in a sandbox that shares nothing with the host but a read-only\n"
