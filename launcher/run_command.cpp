@@ -225,17 +225,22 @@ class Session {
     argv.emplace_back("--");
     argv.insert(argv.end(), plan_.bwrap_argv.begin(), plan_.bwrap_argv.end());
 
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-    g_auto(GStrv) environment = to_strv(plan_.environment);
-    g_subprocess_launcher_set_environ(launcher, environment);
-    g_subprocess_launcher_take_fd(launcher, control_child.release(), kControlFd);
-    g_subprocess_launcher_take_fd(launcher, seccomp_.release(), kSeccompFd);
-    g_subprocess_launcher_take_fd(launcher, info_write.release(), kInfoFd);
-    g_subprocess_launcher_take_fd(launcher, memfd_with("passwd", plan_.passwd).release(), kPasswdFd);
-    g_subprocess_launcher_take_fd(launcher, memfd_with("group", plan_.group).release(), kGroupFd);
-    g_auto(GStrv) child_argv = to_strv(argv);
     g_autoptr(GError) error = nullptr;
-    supervisor_ = g_subprocess_launcher_spawnv(launcher, child_argv, &error);
+    {
+      // The launcher object holds the descriptors it was given until it is
+      // freed; ours must go at once, or a supervisor that dies early would
+      // leave us waiting on our own end of its socket.
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+      g_auto(GStrv) environment = to_strv(plan_.environment);
+      g_subprocess_launcher_set_environ(launcher, environment);
+      g_subprocess_launcher_take_fd(launcher, control_child.release(), kControlFd);
+      g_subprocess_launcher_take_fd(launcher, seccomp_.release(), kSeccompFd);
+      g_subprocess_launcher_take_fd(launcher, info_write.release(), kInfoFd);
+      g_subprocess_launcher_take_fd(launcher, memfd_with("passwd", plan_.passwd).release(), kPasswdFd);
+      g_subprocess_launcher_take_fd(launcher, memfd_with("group", plan_.group).release(), kGroupFd);
+      g_auto(GStrv) child_argv = to_strv(argv);
+      supervisor_ = g_subprocess_launcher_spawnv(launcher, child_argv, &error);
+    }
     if (!supervisor_) throw Error(std::string("cannot start the supervisor: ") + error->message);
 
     for (const auto& resolved : grants_) {

@@ -108,5 +108,28 @@ TEST_F(BadInput, DryRunStartsNothing) {
   EXPECT_FALSE(Scratch::exists(marker_dir_ + "/started"));
 }
 
+
+TEST_F(BadInput, BubblewrapMissingSaysWhatToInstall) {
+  Options options = scratch_.options();
+  options.env["PATH"] = scratch_.path("empty-path");
+  Result result = airlock({"run", "--", "/bin/true"}, options);
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("apt install bubblewrap"), std::string::npos) << result.err;
+}
+
+TEST_F(BadInput, UserNamespacesDisabledSaysWhichSysctl) {
+  // bwrap --disable-userns leaves a namespace in which no further user
+  // namespace can be made, as on a machine where they are switched off.
+  Options options = scratch_.options();
+  options.timeout = std::chrono::seconds(30);
+  Result result = run({"/usr/bin/bwrap", "--unshare-user", "--disable-userns", "--dev-bind", "/", "/", "--",
+                       airlock_binary(), "run", "--rw", marker_dir_, "--", "/bin/sh", "-c",
+                       "touch '" + marker_dir_ + "/started'"},
+                      options);
+  EXPECT_FALSE(result.timed_out) << "airlock hung after its supervisor failed";
+  expect_refused(result, "sysctl");
+  EXPECT_NE(result.err.find("user namespace"), std::string::npos) << result.err;
+}
+
 }  // namespace
 }  // namespace airlock::test
