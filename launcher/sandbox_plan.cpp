@@ -177,7 +177,8 @@ SandboxPlan build_sandbox_plan(const PlanRequest& request, const HostFacts& host
   for (const auto& dir : host.top_level_dirs)
     if (is_runtime_path(dir) && dir != "/usr") add(&argv, {"--ro", dir});
   for (const auto& path : request.profile.runtime) add(&argv, {"--ro", path});
-  add(&argv, {"--dev", "/dev", "--rw", "/tmp"});
+  // POSIX shared memory lives in /dev/shm, where files are created.
+  add(&argv, {"--dev", "/dev", "--rw", "/dev/shm", "--rw", "/tmp"});
   for (const auto& dir : writable) add(&argv, {"--rw", dir});
   if (!path_is_within(host.home, "/tmp") &&
       std::none_of(writable.begin(), writable.end(), [&](const std::string& dir) { return path_is_within(host.home, dir); }))

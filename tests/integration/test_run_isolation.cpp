@@ -108,6 +108,13 @@ TEST_F(Isolation, NoDescriptorBeyondStdioReachesTheAgent) {
   EXPECT_EQ(result.out, "0 1 2 ");
 }
 
+TEST_F(Isolation, SharedMemoryAndDevicesWork) {
+  Options options = scratch_.options();
+  Result result = sh("echo x > /dev/shm/segment && cat /dev/shm/segment && echo discard > /dev/null && echo OK", options);
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "x\nOK\n");
+}
+
 TEST_F(Isolation, NoCapabilitiesInside) {
   Options options = scratch_.options();
   Result result = sh("grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status", options);
