@@ -1,6 +1,6 @@
 #include "profile.h"
 
-#include <gio/gio.h>
+#include <glib.h>
 
 #include <algorithm>
 #include <cstring>

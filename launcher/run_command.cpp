@@ -1,14 +1,14 @@
 #include "run_command.h"
 
 #include <fcntl.h>
-#include <gio/gio.h>
 #include <glib-unix.h>
-#include <json-glib/json-glib.h>
+#include <glib.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +26,7 @@
 #include "profile.h"
 #include "sandbox_plan.h"
 #include "seccomp_filter.h"
+#include "supervisor.h"
 #include "unique_fd.h"
 
 namespace airlock {
@@ -195,6 +196,18 @@ std::string describe_plan(const RunOptions& options, const Profile& profile, con
   return text;
 }
 
+// Moves each descriptor in FDS to its target number in this (freshly
+// forked) process: first out of the way, then into place, so that no move
+// overwrites a descriptor still to be moved.
+void place_descriptors(std::vector<std::pair<int, int>> fds) {
+  for (auto& [source, target] : fds) {
+    source = fcntl(source, F_DUPFD_CLOEXEC, 64);
+    if (source < 0) _exit(kExitAirlockFailed);
+  }
+  for (const auto& [source, target] : fds)
+    if (dup2(source, target) != target) _exit(kExitAirlockFailed);
+}
+
 // Runs the session once the plan exists: supervisor, grants, start, wait.
 class Session {
  public:
@@ -202,46 +215,43 @@ class Session {
       : plan_(plan), grants_(grants), seccomp_(std::move(seccomp_bpf)), verbose_(verbose) {}
 
   int run(const std::string& root_dir) {
-    UniqueFd control, control_child, info_read, info_write;
-    {
-      int pair[2];
-      if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error(errno_message("socketpair"));
-      control.reset(pair[0]);
-      control_child.reset(pair[1]);
-      int pipe_fds[2];
-      if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error(errno_message("pipe"));
-      info_read.reset(pipe_fds[0]);
-      info_write.reset(pipe_fds[1]);
-    }
+    UniqueFd control, control_child, info_write;
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error(errno_message("socketpair"));
+    control.reset(pair[0]);
+    control_child.reset(pair[1]);
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error(errno_message("pipe"));
+    info_fd_.reset(pipe_fds[0]);
+    info_write.reset(pipe_fds[1]);
+    UniqueFd passwd = memfd_with("passwd", plan_.passwd);
+    UniqueFd group = memfd_with("group", plan_.group);
 
-    std::vector<std::string> argv = {helper_path("airlock-supervisor"),
-                                     "--control-fd=" + std::to_string(kControlFd),
-                                     "--parent-pid=" + std::to_string(getpid()),
-                                     "--root=" + root_dir,
-                                     "--home=" + plan_.home};
-    for (const auto& dir : plan_.skeleton_dirs) argv.push_back("--dir=" + dir);
-    for (const auto& dir : plan_.sticky_dirs) argv.push_back("--sticky-dir=" + dir);
-    if (verbose_) argv.emplace_back("--verbose");
-    argv.emplace_back("--");
-    argv.insert(argv.end(), plan_.bwrap_argv.begin(), plan_.bwrap_argv.end());
+    SupervisorConfig config;
+    config.control_fd = kControlFd;
+    config.launcher = getpid();
+    config.root = root_dir;
+    config.dirs = plan_.skeleton_dirs;
+    config.sticky_dirs = plan_.sticky_dirs;
+    config.home = plan_.home;
+    config.bwrap_argv = plan_.bwrap_argv;
+    config.environment = plan_.environment;
+    config.verbose = verbose_;
 
-    g_autoptr(GError) error = nullptr;
-    {
-      // The launcher object holds the descriptors it was given until it is
-      // freed; ours must go at once, or a supervisor that dies early would
-      // leave us waiting on our own end of its socket.
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-      g_auto(GStrv) environment = to_strv(plan_.environment);
-      g_subprocess_launcher_set_environ(launcher, environment);
-      g_subprocess_launcher_take_fd(launcher, control_child.release(), kControlFd);
-      g_subprocess_launcher_take_fd(launcher, seccomp_.release(), kSeccompFd);
-      g_subprocess_launcher_take_fd(launcher, info_write.release(), kInfoFd);
-      g_subprocess_launcher_take_fd(launcher, memfd_with("passwd", plan_.passwd).release(), kPasswdFd);
-      g_subprocess_launcher_take_fd(launcher, memfd_with("group", plan_.group).release(), kGroupFd);
-      g_auto(GStrv) child_argv = to_strv(argv);
-      supervisor_ = g_subprocess_launcher_spawnv(launcher, child_argv, &error);
+    // Forked, not executed: nothing has started a thread yet, and the
+    // supervisor is a few hundred lines of this program (DESIGN.md).
+    supervisor_ = fork();
+    if (supervisor_ < 0) throw Error(errno_message("cannot fork the supervisor"));
+    if (supervisor_ == 0) {
+      place_descriptors({{control_child.get(), kControlFd}, {seccomp_.get(), kSeccompFd},
+                         {info_write.get(), kInfoFd}, {passwd.get(), kPasswdFd}, {group.get(), kGroupFd}});
+      // bwrap gets the numbered descriptors; nothing else of ours survives.
+      close_range(kGroupFd + 1, ~0U, 0);
+      fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
+      run_supervisor(config);
     }
-    if (!supervisor_) throw Error(std::string("cannot start the supervisor: ") + error->message);
+    control_child.reset();
+    info_write.reset();
 
     for (const auto& resolved : grants_) {
       uint32_t flags = resolved.grant.read_only ? static_cast<uint32_t>(kGrantReadOnly) : 0u;
@@ -251,8 +261,8 @@ class Session {
       auto reply = receive_control_reply(control.get());
       if (!reply) return finish_early();
       if (reply->error != 0) {
-        g_subprocess_force_exit(supervisor_);
-        g_subprocess_wait(supervisor_, nullptr, nullptr);
+        kill(supervisor_, SIGKILL);
+        finish_early();
         throw Error(std::string("cannot grant ") + resolved.grant.canonical + ": " + reply->message);
       }
     }
@@ -260,13 +270,12 @@ class Session {
     if (!receive_control_reply(control.get())) return finish_early();
     control_ = std::move(control);
 
-    watch_info(std::move(info_read));
-    forward_signals();
     loop_ = g_main_loop_new(nullptr, FALSE);
-    g_subprocess_wait_async(supervisor_, nullptr, on_supervisor_exit, this);
+    g_unix_fd_add(info_fd_.get(), static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), on_info, this);
+    forward_signals();
+    g_child_watch_add(supervisor_, on_supervisor_exit, this);
     g_main_loop_run(loop_);
     g_main_loop_unref(loop_);
-    g_object_unref(supervisor_);
     if (verbose_) {
       struct rusage usage {};
       getrusage(RUSAGE_SELF, &usage);
@@ -276,58 +285,46 @@ class Session {
   }
 
  private:
-  static GStrv to_strv(const std::vector<std::string>& items) {
-    GStrv strv = g_new0(char*, items.size() + 1);
-    for (size_t i = 0; i < items.size(); ++i) strv[i] = g_strdup(items[i].c_str());
-    return strv;
+  static int exit_status_of(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return kExitAirlockFailed;
   }
 
   // The supervisor said why on stderr; its status is the answer.
   int finish_early() {
-    g_subprocess_wait(supervisor_, nullptr, nullptr);
-    int status = g_subprocess_get_if_exited(supervisor_) ? g_subprocess_get_exit_status(supervisor_)
-                                                         : static_cast<int>(kExitAirlockFailed);
-    g_object_unref(supervisor_);
-    return status == 0 ? kExitAirlockFailed : status;
+    int status = 0;
+    while (waitpid(supervisor_, &status, 0) < 0 && errno == EINTR) {
+    }
+    int result = exit_status_of(status);
+    return result == 0 ? static_cast<int>(kExitAirlockFailed) : result;
   }
 
-  static void on_supervisor_exit(GObject* source, GAsyncResult* result, gpointer data) {
+  static void on_supervisor_exit(GPid, gint status, gpointer data) {
     auto* self = static_cast<Session*>(data);
-    g_subprocess_wait_finish(G_SUBPROCESS(source), result, nullptr);
-    if (g_subprocess_get_if_exited(G_SUBPROCESS(source)))
-      self->exit_status_ = g_subprocess_get_exit_status(G_SUBPROCESS(source));
-    else if (g_subprocess_get_if_signaled(G_SUBPROCESS(source)))
-      self->exit_status_ = 128 + g_subprocess_get_term_sig(G_SUBPROCESS(source));
+    self->exit_status_ = exit_status_of(status);
     g_main_loop_quit(self->loop_);
   }
 
-  // bwrap reports the sandbox's pid 1 (airlock-init) on --info-fd; signals
-  // for the agent go there, and airlock-init passes them on.
-  void watch_info(UniqueFd info) {
-    info_fd_ = std::move(info);
-    g_unix_fd_add(info_fd_.get(), static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), on_info, this);
-  }
-
+  // bwrap reports the sandbox's pid 1 (airlock-init) on --info-fd as
+  // {"child-pid": N, ...}; signals for the agent go there, and airlock-init
+  // passes them on. One known key of one known writer: a lookup, not a
+  // JSON parser.
   static gboolean on_info(int fd, GIOCondition, gpointer data) {
     auto* self = static_cast<Session*>(data);
     char buffer[4096];
     ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      self->info_.append(buffer, static_cast<size_t>(n));
-      self->parse_info();
-      return G_SOURCE_CONTINUE;
+    if (n <= 0) {
+      self->info_fd_.reset();
+      return G_SOURCE_REMOVE;
     }
-    self->info_fd_.reset();
-    return G_SOURCE_REMOVE;
-  }
-
-  void parse_info() {
-    if (sandbox_pid_ > 0 || info_.find('}') == std::string::npos) return;
-    g_autoptr(JsonParser) parser = json_parser_new();
-    if (!json_parser_load_from_data(parser, info_.c_str(), static_cast<gssize>(info_.size()), nullptr)) return;
-    JsonNode* root = json_parser_get_root(parser);
-    if (root && JSON_NODE_HOLDS_OBJECT(root))
-      sandbox_pid_ = static_cast<pid_t>(json_object_get_int_member_with_default(json_node_get_object(root), "child-pid", 0));
+    self->info_.append(buffer, static_cast<size_t>(n));
+    size_t key = self->info_.find("\"child-pid\"");
+    size_t colon = key == std::string::npos ? key : self->info_.find(':', key);
+    if (self->sandbox_pid_ == 0 && colon != std::string::npos &&
+        self->info_.find_first_of(",}", colon) != std::string::npos)
+      self->sandbox_pid_ = static_cast<pid_t>(strtol(self->info_.c_str() + colon + 1, nullptr, 10));
+    return G_SOURCE_CONTINUE;
   }
 
   void forward_signals() {
@@ -340,7 +337,8 @@ class Session {
         continue;
       }
       auto* forward = new Forward{this, signo};
-      g_unix_signal_add_full(G_PRIORITY_DEFAULT, signo, on_signal, forward, [](gpointer p) { delete static_cast<Forward*>(p); });
+      g_unix_signal_add_full(G_PRIORITY_DEFAULT, signo, on_signal, forward,
+                             [](gpointer p) { delete static_cast<Forward*>(p); });
     }
   }
 
@@ -352,8 +350,9 @@ class Session {
   static gboolean on_signal(gpointer data) {
     auto* forward = static_cast<Forward*>(data);
     Session* self = forward->session;
-    if (self->sandbox_pid_ > 0) kill(self->sandbox_pid_, forward->signo);
-    else g_subprocess_force_exit(self->supervisor_);  // not started yet: end it all
+    // Not started yet: end it all.
+    kill(self->sandbox_pid_ > 0 ? self->sandbox_pid_ : self->supervisor_,
+         self->sandbox_pid_ > 0 ? forward->signo : SIGKILL);
     return G_SOURCE_CONTINUE;
   }
 
@@ -361,7 +360,7 @@ class Session {
   const std::vector<ResolvedGrant>& grants_;
   UniqueFd seccomp_;
   bool verbose_;
-  GSubprocess* supervisor_ = nullptr;
+  pid_t supervisor_ = -1;
   GMainLoop* loop_ = nullptr;
   UniqueFd control_;
   UniqueFd info_fd_;
@@ -373,10 +372,10 @@ class Session {
 // The supervisor mounts the sandbox root over an empty directory of ours,
 // in its own mount namespace; the host only ever sees the empty directory.
 std::string make_root_dir() {
-  const char* runtime = g_get_user_runtime_dir();
-  std::string base = std::string(runtime) + "/airlock";
+  const char* runtime = g_getenv("XDG_RUNTIME_DIR");
+  std::string base = runtime && *runtime ? std::string(runtime) + "/airlock" : std::string(g_get_tmp_dir());
   if (g_mkdir_with_parents(base.c_str(), 0700) != 0) base = g_get_tmp_dir();
-  std::string tmpl = base + "/root-XXXXXX";
+  std::string tmpl = base + "/airlock-root-XXXXXX";
   if (!g_mkdtemp_full(tmpl.data(), 0700)) throw Error(errno_message("cannot create " + tmpl));
   return tmpl;
 }

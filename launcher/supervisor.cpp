@@ -1,11 +1,7 @@
-// airlock-supervisor: one per session. Enters its own user and mount
-// namespace, mounts the shared tmpfs that becomes the sandbox's root, starts
-// bwrap on it, and then mounts and unmounts grants there when the control
-// socket asks. It never execs itself, so it keeps its capabilities over the
-// root for the whole session, and it never resolves a path it was not also
-// handed a descriptor for.
+// The supervisor; see supervisor.h.
+#include "supervisor.h"
+
 #include <fcntl.h>
-#include <glib.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,15 +19,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "control_protocol.h"
 #include "error.h"
 #include "grant_mount.h"
 #include "unique_fd.h"
 
+namespace airlock {
 namespace {
-
-using airlock::UniqueFd;
 
 [[noreturn]] __attribute__((format(printf, 1, 2))) void die(const char* format, ...) {
   va_list args;
@@ -40,7 +36,7 @@ using airlock::UniqueFd;
   vfprintf(stderr, format, args);
   fputc('\n', stderr);
   va_end(args);
-  _exit(airlock::kExitAirlockFailed);
+  _exit(kExitAirlockFailed);
 }
 
 void write_file(const char* path, const std::string& content) {
@@ -68,7 +64,8 @@ void enter_namespaces() {
     die("cannot make the supervisor's mounts private: %s", strerror(errno));
 }
 
-UniqueFd mount_root(const char* root, char** dirs, char** sticky_dirs, const char* home) {
+UniqueFd mount_root(const SupervisorConfig& config) {
+  const char* root = config.root.c_str();
   if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     die("cannot mount the sandbox root on %s: %s", root, strerror(errno));
   // Shared: what is mounted beneath it later propagates into bwrap's copy,
@@ -80,8 +77,8 @@ UniqueFd mount_root(const char* root, char** dirs, char** sticky_dirs, const cha
 
   // The skeleton, made before anything runs in the sandbox: mkdir -p with
   // the relative part of each absolute path.
-  auto make = [&](const char* path, mode_t mode) {
-    std::string relative(path);
+  auto make = [&](const std::string& relative, mode_t mode) {
+    const char* path = relative.c_str();
     if (relative.empty() || relative[0] != '/') die("skeleton path %s is not absolute", path);
     for (size_t pos = 1; pos <= relative.size(); ++pos) {
       if (pos != relative.size() && relative[pos] != '/') continue;
@@ -95,78 +92,50 @@ UniqueFd mount_root(const char* root, char** dirs, char** sticky_dirs, const cha
     if (fchmodat(root_fd.get(), relative.c_str() + 1, mode, 0) != 0)
       die("cannot set the mode of %s: %s", path, strerror(errno));
   };
-  for (char** dir = dirs; dir && *dir; ++dir) make(*dir, 0755);
-  for (char** dir = sticky_dirs; dir && *dir; ++dir) make(*dir, 01777);
-  if (home) make(home, 0700);
+  for (const auto& dir : config.dirs) make(dir, 0755);
+  for (const auto& dir : config.sticky_dirs) make(dir, 01777);
+  if (!config.home.empty()) make(config.home, 0700);
   return root_fd;
 }
 
-// Answers grant and revoke requests until SIGNAL says bwrap has exited or,
-// before the start, until the grant maker says start.
-void handle_request(int control_fd, int root_fd, const airlock::ControlRequest& request, UniqueFd passed) {
+// Answers one grant or revoke request.
+void handle_request(int control_fd, int root_fd, const ControlRequest& request, UniqueFd passed) {
   std::string message;
   int error = 0;
   switch (request.op) {
-    case airlock::ControlOp::kGrant:
+    case ControlOp::kGrant:
       if (!passed) {
         error = EBADF;
         message = "a grant needs a descriptor";
         break;
       }
-      error = airlock::mount_grant(root_fd, request.path, passed.get(),
-                                   (request.flags & airlock::kGrantReadOnly) != 0, &message);
+      error = mount_grant(root_fd, request.path, passed.get(), (request.flags & kGrantReadOnly) != 0, &message);
       break;
-    case airlock::ControlOp::kRevoke:
-      error = airlock::unmount_grant(root_fd, request.path, &message);
+    case ControlOp::kRevoke:
+      error = unmount_grant(root_fd, request.path, &message);
       break;
-    case airlock::ControlOp::kStart:
+    case ControlOp::kStart:
     default:
       error = EINVAL;
       message = "unexpected request";
       break;
   }
-  airlock::send_control_reply(control_fd, error, message);
+  send_control_reply(control_fd, error, message);
 }
 
 int exit_status_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return airlock::kExitAirlockFailed;
+  return kExitAirlockFailed;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  gint control_fd = -1;
-  gint parent_pid = 0;
-  g_autofree char* root = nullptr;
-  g_autofree char* home = nullptr;
-  g_auto(GStrv) dirs = nullptr;
-  g_auto(GStrv) sticky_dirs = nullptr;
-  g_auto(GStrv) command = nullptr;
-  gboolean verbose = FALSE;
-  GOptionEntry entries[] = {
-      {"control-fd", 0, 0, G_OPTION_ARG_INT, &control_fd, "Control socket", "FD"},
-      {"parent-pid", 0, 0, G_OPTION_ARG_INT, &parent_pid, "The launcher", "PID"},
-      {"root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Where to mount the sandbox root", "DIR"},
-      {"dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dirs, "Skeleton directory", "PATH"},
-      {"sticky-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sticky_dirs, "Skeleton directory, mode 1777", "PATH"},
-      {"home", 0, 0, G_OPTION_ARG_FILENAME, &home, "Home directory, mode 0700", "PATH"},
-      {"verbose", 0, 0, G_OPTION_ARG_NONE, &verbose, "Report peak memory", nullptr},
-      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, "BWRAP ARGS..."},
-      {},
-  };
-  g_autoptr(GOptionContext) context = g_option_context_new("-- BWRAP ARGS...");
-  g_option_context_set_summary(context, "Internal helper of airlock run; not for direct use.");
-  g_option_context_add_main_entries(context, entries, nullptr);
-  g_autoptr(GError) error = nullptr;
-  if (!g_option_context_parse(context, &argc, &argv, &error)) die("supervisor: %s", error->message);
-  if (control_fd < 0 || !root || !command || !command[0] || parent_pid <= 0)
-    die("supervisor: --control-fd, --parent-pid, --root and a command are required");
-
+void run_supervisor(const SupervisorConfig& config) {
+  int control_fd = config.control_fd;
   // If the launcher dies, so does the supervisor, and with it bwrap
   // (--die-with-parent) and the whole sandbox.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent_pid) _exit(airlock::kExitAirlockFailed);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != config.launcher) _exit(kExitAirlockFailed);
 
   // A terminal's ^C and ^\ go to the agent, which shares the terminal; the
   // supervisor and bwrap ignore them (bwrap inherits the ignoring), so they
@@ -175,14 +144,14 @@ int main(int argc, char** argv) {
   signal(SIGQUIT, SIG_IGN);
 
   enter_namespaces();
-  UniqueFd root_fd = mount_root(root, dirs, sticky_dirs, home);
+  UniqueFd root_fd = mount_root(config);
 
   // Initial grants, until the grant maker says start.
   for (;;) {
     UniqueFd passed;
-    auto request = airlock::receive_control_request(control_fd, &passed);
-    if (!request) _exit(airlock::kExitAirlockFailed);  // the launcher has reported why
-    if (request->op == airlock::ControlOp::kStart) break;
+    auto request = receive_control_request(control_fd, &passed);
+    if (!request) _exit(kExitAirlockFailed);  // the launcher has reported why
+    if (request->op == ControlOp::kStart) break;
     handle_request(control_fd, root_fd.get(), *request, std::move(passed));
   }
 
@@ -197,12 +166,17 @@ int main(int argc, char** argv) {
   if (bwrap < 0) die("cannot fork: %s", strerror(errno));
   if (bwrap == 0) {
     sigprocmask(SIG_UNBLOCK, &mask, nullptr);
-    execvp(command[0], command);
-    fprintf(stderr, "airlock: cannot run %s: %s\n", command[0], strerror(errno));
-    _exit(airlock::kExitAirlockFailed);
+    std::vector<char*> argv, envp;
+    for (const auto& arg : config.bwrap_argv) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& entry : config.environment) envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(kExitAirlockFailed);
   }
   // Failure to announce the start leaves the launcher waiting for nothing.
-  airlock::send_control_reply(control_fd, 0, "started");
+  send_control_reply(control_fd, 0, "started");
 
   bool control_open = true;
   for (;;) {
@@ -218,7 +192,7 @@ int main(int argc, char** argv) {
       int status = 0;
       pid_t done = waitpid(bwrap, &status, WNOHANG);
       if (done == bwrap) {
-        if (verbose) {
+        if (config.verbose) {
           struct rusage usage {};
           getrusage(RUSAGE_SELF, &usage);
           fprintf(stderr, "airlock: supervisor peak RSS %ld KiB\n", usage.ru_maxrss);
@@ -228,13 +202,15 @@ int main(int argc, char** argv) {
     }
     if (control_open && fds[1].revents) {
       UniqueFd passed;
-      auto request = airlock::receive_control_request(control_fd, &passed);
+      auto request = receive_control_request(control_fd, &passed);
       if (!request) {
-        // End of stream: no more grants; the sandbox runs on until it ends.
-        if (errno != EBADMSG) control_open = false;
+        if (errno == EBADMSG) send_control_reply(control_fd, EBADMSG, "malformed request");
+        else control_open = false;  // no more grants; the sandbox runs on until it ends
         continue;
       }
       handle_request(control_fd, root_fd.get(), *request, std::move(passed));
     }
   }
 }
+
+}  // namespace airlock

@@ -1,0 +1,32 @@
+// The supervisor: one per session, a child that `airlock run` forks (and
+// never execs). It enters its own user and mount namespace, mounts the
+// shared tmpfs that becomes the sandbox's root, starts bwrap on it, and then
+// mounts and unmounts grants there when the control socket asks. Keeping
+// the same process for the whole session keeps its capabilities over the
+// root; it never resolves a path it was not also handed a descriptor for.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace airlock {
+
+struct SupervisorConfig {
+  int control_fd = -1;  // grants, revokes, start
+  pid_t launcher = 0;   // dies with it
+  std::string root;     // empty directory to mount the root on
+  std::vector<std::string> dirs;         // skeleton, mode 0755
+  std::vector<std::string> sticky_dirs;  // skeleton, mode 1777
+  std::string home;                      // skeleton, mode 0700
+  std::vector<std::string> bwrap_argv;
+  std::vector<std::string> environment;  // bwrap's, and so the agent's
+  bool verbose = false;                  // report peak memory at the end
+};
+
+// Runs the session; returns bwrap's exit status (128 + N for signal N), or
+// 125 after saying on stderr what failed. Call only in a fresh child.
+[[noreturn]] void run_supervisor(const SupervisorConfig& config);
+
+}  // namespace airlock
