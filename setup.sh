@@ -141,12 +141,13 @@ run_tests() {
 install_agents() {
   local prefix
   prefix=$(as_user sh -c 'echo "$HOME/.npm-global"')
-  if [ -x "$prefix/bin/claude" ] && [ -x "$prefix/bin/codex" ] && [ -x "$prefix/bin/gemini" ]; then
+  if [ -x "$prefix/bin/claude" ] && [ -x "$prefix/bin/codex" ] && [ -x "$prefix/bin/gemini" ] &&
+     [ -x "$prefix/bin/opencode" ]; then
     return 0
   fi
-  log "Installing Claude Code, Codex CLI and Gemini CLI from the npm registry into $prefix"
+  log "Installing Claude Code, Codex CLI, Gemini CLI and opencode from the npm registry into $prefix"
   as_user npm install --global --prefix "$prefix" --no-audit --no-fund --loglevel=error \
-    @anthropic-ai/claude-code @openai/codex @google/gemini-cli ||
+    @anthropic-ai/claude-code @openai/codex @google/gemini-cli opencode-ai ||
     echo "setup.sh: the npm install of the agents failed; their tests will say so" >&2
 }
 

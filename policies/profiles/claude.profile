@@ -1,7 +1,8 @@
 # Claude Code (Anthropic), installed with `npm install -g @anthropic-ai/claude-code`
 # or the native installer. Its settings, login and history live in ~/.claude;
 # CLAUDE_CONFIG_DIR keeps its ~/.claude.json there too, so one folder is all
-# of $HOME it sees.
+# of $HOME it sees. Its first run checks that api.anthropic.com answers
+# before it offers a login, so a new user needs that host granted.
 [Profile]
 Description=Claude Code (Anthropic)
 Command=claude

@@ -1,5 +1,8 @@
 # Gemini CLI (Google), installed with `npm install -g @google/gemini-cli`.
-# Its settings and login live in ~/.gemini.
+# Its settings and login live in ~/.gemini. It restarts itself through a
+# parent process (after a folder trust choice, an auth or settings change),
+# so GEMINI_CLI_NO_RELAUNCH must stay unset: without that parent, a restart
+# ends the session with status 199.
 [Profile]
 Description=Gemini CLI (Google)
 Command=gemini

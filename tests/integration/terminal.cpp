@@ -13,6 +13,46 @@
 
 namespace airlock::test {
 
+namespace {
+
+// A terminal's output as plain text: each escape sequence or control
+// character becomes a space, each run of white space one space, letters
+// lower case. Programs that redraw only the cells that changed move the
+// cursor over the spaces between words, so the raw stream rarely holds a
+// phrase whole.
+std::string plain(const std::string& raw) {
+  std::string text;
+  auto space = [&text] {
+    if (!text.empty() && text.back() != ' ') text += ' ';
+  };
+  for (size_t i = 0; i < raw.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(raw[i]);
+    if (c == 0x1b && i + 1 < raw.size()) {
+      char kind = raw[++i];
+      if (kind == '[') {  // CSI: parameters, then a final byte in @..~
+        while (i + 1 < raw.size() && !(raw[i + 1] >= '@' && raw[i + 1] <= '~')) ++i;
+        ++i;
+      } else if (kind == ']' || kind == 'P' || kind == '_' || kind == '^') {  // up to BEL or ESC backslash
+        while (i + 1 < raw.size() && raw[i + 1] != '\x07' &&
+               !(raw[i + 1] == '\x1b' && i + 2 < raw.size() && raw[i + 2] == '\\'))
+          ++i;
+        i += raw[i + 1] == '\x07' ? 1 : 2;
+      } else if (kind == '(' || kind == ')' || kind == '#') {
+        ++i;
+      }
+      space();
+    } else if (c < 0x20 || c == ' ' || c == 0x7f) {
+      space();
+    } else {
+      text += static_cast<char>(g_ascii_tolower(static_cast<char>(c)));
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+
 Terminal::Terminal(const std::vector<std::string>& airlock_args, const Options& options, unsigned short rows,
                    unsigned short cols) {
   struct winsize size = {rows, cols, 0, 0};
@@ -59,19 +99,30 @@ int Terminal::expect_any(const std::vector<std::string>& texts, std::chrono::mil
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool gone = false;
   for (;;) {
-    g_autofree char* lower = g_ascii_strdown(screen_.c_str() + consumed_, -1);
-    std::string haystack(lower);
+    std::string text = plain(screen_);
+    size_t best = std::string::npos, end = 0;
+    int found = -1;
     for (size_t i = 0; i < texts.size(); ++i) {
-      g_autofree char* needle = g_ascii_strdown(texts[i].c_str(), -1);
-      size_t at = haystack.find(needle);
-      if (at != std::string::npos) {
-        consumed_ += at + texts[i].size();
-        return static_cast<int>(i);
+      std::string phrase = plain(texts[i]);
+      size_t at = text.find(phrase, consumed_);
+      if (at != std::string::npos && (best == std::string::npos || at < best)) {
+        best = at;
+        end = at + phrase.size();
+        found = static_cast<int>(i);
       }
+    }
+    if (found >= 0) {
+      consumed_ = end;
+      return found;
     }
     if (gone || std::chrono::steady_clock::now() >= deadline) return -1;
     gone = !read_some(std::chrono::milliseconds(100));
   }
+}
+
+std::string Terminal::tail() const {
+  std::string text = plain(screen_);
+  return text.size() > 3000 ? "..." + text.substr(text.size() - 3000) : text;
 }
 
 void Terminal::type(const std::string& text) {
