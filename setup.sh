@@ -126,7 +126,7 @@ run_tests() {
   log "Unit and integration tests (as $run_user)"
   as_user meson test -C "$work_dir/build" --print-errorlogs --num-processes 2 || status=1
   log "Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
-  as_user env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  as_user env ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$work_dir/build-asan" --suite unit --print-errorlogs || status=1
   read -r passed failed skipped < <(count_results "$work_dir/build/meson-logs/testlog.junit.xml" \
                                                   "$work_dir/build-asan/meson-logs/testlog.junit.xml")
