@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "policy_command.h"
 #include "run_command.h"
 
 namespace {
@@ -19,6 +20,7 @@ void usage(FILE* out) {
         "\n"
         "Commands:\n"
         "  run [OPTION...] [--] COMMAND [ARG...]   Run COMMAND in a new sandbox\n"
+        "  policy check KIND RESOURCE              Show what the policy answers, and why\n"
         "  version                                 Print the version\n"
         "\n"
         "'airlock COMMAND --help' describes each command; see also airlock(1).\n",
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (strcmp(command, "run") == 0) return airlock::run_command(argc - 1, argv + 1);
+    if (strcmp(command, "policy") == 0) return airlock::policy_command(argc - 1, argv + 1);
     fprintf(stderr, "airlock: unknown command '%s' (see 'airlock --help')\n", command);
     return airlock::kExitAirlockFailed;
   } catch (const airlock::Error& error) {
