@@ -97,6 +97,18 @@ TEST_F(Lifecycle, KillingTheLauncherKillsTheAgent) {
   EXPECT_FALSE(process_with_argument_exists(marker)) << "the agent outlived the launcher";
 }
 
+TEST_F(Lifecycle, InitReapsOrphansAsPidOne) {
+  // A grandchild orphaned by its parent is reparented to the sandbox's pid
+  // 1, airlock-init; when it exits, only init can reap it.
+  Result result = airlock({"run", "--", "/bin/sh", "-c",
+                           "echo init=$(cat /proc/1/comm); ( (exit 0) & ); sleep 0.5;"
+                           "grep -l '^State:.*Z' /proc/[0-9]*/status || echo no-zombies"},
+                          scratch_.options());
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_NE(result.out.find("init=init"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("no-zombies"), std::string::npos) << result.out;
+}
+
 TEST_F(Lifecycle, ExitStatusComesThrough) {
   EXPECT_EQ(airlock({"run", "--", "/bin/sh", "-c", "exit 7"}, scratch_.options()).status, 7);
   EXPECT_EQ(airlock({"run", "--", "/bin/true"}, scratch_.options()).status, 0);
