@@ -23,7 +23,7 @@ source_dir=$(cd "$(dirname "$0")" && pwd)
 # Build, run and test dependencies, all from Debian 12.
 packages=(
   meson ninja-build pkg-config g++ gcc gcc-multilib
-  libglib2.0-dev libglib2.0-bin libjson-glib-dev libseccomp-dev
+  libglib2.0-dev libglib2.0-bin libseccomp-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev
   bubblewrap dbus-daemon util-linux procps passwd bash coreutils python3 curl ca-certificates
 )
