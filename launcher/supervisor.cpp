@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -163,24 +162,19 @@ void run_supervisor(const SupervisorConfig& config) {
   UniqueFd signal_fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd) die("signalfd: %s", strerror(errno));
 
-  // posix_spawn does not copy our address space as fork would. bwrap
-  // inherits the ignored SIGINT and SIGQUIT (and glibc's own ignored
-  // signals, which airlock-init resets for the agent).
-  std::vector<char*> argv, envp;
-  for (const auto& arg : config.bwrap_argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& entry : config.environment) envp.push_back(const_cast<char*>(entry.c_str()));
-  envp.push_back(nullptr);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  pid_t bwrap = -1;
-  int spawn_error = posix_spawn(&bwrap, argv[0], nullptr, &attributes, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attributes);
-  if (spawn_error != 0) die("cannot run %s: %s", argv[0], strerror(spawn_error));
+  pid_t bwrap = fork();
+  if (bwrap < 0) die("cannot fork: %s", strerror(errno));
+  if (bwrap == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+    std::vector<char*> argv, envp;
+    for (const auto& arg : config.bwrap_argv) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& entry : config.environment) envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    fprintf(stderr, "airlock: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(kExitAirlockFailed);
+  }
   // Failure to announce the start leaves the launcher waiting for nothing.
   send_control_reply(control_fd, 0, "started");
 
