@@ -109,6 +109,14 @@ TEST_F(Lifecycle, InitReapsOrphansAsPidOne) {
   EXPECT_NE(result.out.find("no-zombies"), std::string::npos) << result.out;
 }
 
+TEST_F(Lifecycle, TheAgentStartsWithNoSignalIgnoredOrBlocked) {
+  // The supervisor and bwrap ignore ^C and ^\, and glibc's posix_spawn
+  // leaves its own signals ignored; none of that may reach the agent.
+  Result result = airlock({"run", "--", "/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"}, scratch_.options());
+  ASSERT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
 TEST_F(Lifecycle, ExitStatusComesThrough) {
   EXPECT_EQ(airlock({"run", "--", "/bin/sh", "-c", "exit 7"}, scratch_.options()).status, 7);
   EXPECT_EQ(airlock({"run", "--", "/bin/true"}, scratch_.options()).status, 0);
