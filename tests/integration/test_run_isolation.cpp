@@ -102,8 +102,11 @@ TEST_F(Isolation, NoDescriptorBeyondStdioReachesTheAgent) {
   // ask for grants.
   Options options = scratch_.options();
   // A child inherits exactly what the agent holds; listing its descriptors
-  // opens none in it.
-  Result result = sh("sleep 5 & ls /proc/$!/fd | tr '\\n' ' '; kill $!", options);
+  // opens none in it. Wait until it is sleep: before its exec the shell
+  // briefly holds /dev/null on a spare descriptor for the child's stdin.
+  Result result = sh("sleep 5 & until [ \"$(cat /proc/$!/comm)\" = sleep ]; do :; done;"
+                     "ls /proc/$!/fd | tr '\\n' ' '; kill $!",
+                     options);
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(result.out, "0 1 2 ");
 }
