@@ -252,7 +252,10 @@ int run_command(int argc, char** argv) {
     SandboxPlan plan = build_sandbox_plan(request, host);
     if (options.verbose) {
       fputs(describe_plan(options, profile, grants, plan, host).c_str(), stderr);
-      fputs(("seccomp:\n" + describe_seccomp_rules(seccomp_options)).c_str(), stderr);
+      fputs("seccomp:\n", stderr);
+      g_auto(GStrv) rules = g_strsplit(describe_seccomp_rules(seccomp_options).c_str(), "\n", -1);
+      for (char** rule = rules; *rule; ++rule)
+        if (**rule) fprintf(stderr, "  %s\n", *rule);
     }
     status = run_session(plan, grants, std::move(bpf), root_dir, options.verbose);
   } catch (...) {
