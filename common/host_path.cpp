@@ -1,6 +1,7 @@
 #include "host_path.h"
 
 #include <fcntl.h>
+#include <glib.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 
@@ -83,6 +84,16 @@ std::optional<std::string> deny_list_match(const std::string& canonical, const s
     if (canonical == home) return home;
   }
   if (!runtime_dir.empty() && check(runtime_dir)) return runtime_dir;
+  // Airlock's own policy, always-grants and audit log, wherever the XDG
+  // variables put them: an agent that could write them could grant itself
+  // anything.
+  for (const char* variable : {"XDG_CONFIG_HOME", "XDG_DATA_HOME"}) {
+    const char* base = g_getenv(variable);
+    if (!base || base[0] != '/') continue;
+    std::unique_ptr<char, decltype(&free)> real(realpath(base, nullptr), free);
+    std::string own = std::string(real ? real.get() : base) + "/airlock";
+    if (check(own)) return own;
+  }
   if (canonical == "/") return std::string("/");
   return std::nullopt;
 }

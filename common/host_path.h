@@ -29,6 +29,8 @@ HostPath resolve_host_path(const std::string& path);
 // The entry of the built-in deny list that CANONICAL lies beneath or
 // contains (so granting $HOME or / is refused as a whole), if any.
 // HOME is the canonical home directory, RUNTIME_DIR $XDG_RUNTIME_DIR or "".
+// Airlock's own folders under $XDG_CONFIG_HOME and $XDG_DATA_HOME, when
+// those are set, are on the list too.
 std::optional<std::string> deny_list_match(const std::string& canonical, const std::string& home,
                                            const std::string& runtime_dir);
 

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "host_path.h"
 #include "error.h"
@@ -29,6 +30,18 @@ TEST(DenyList, RefusesWhatContainsADeniedPath) {
 TEST(DenyList, RefusesTheRuntimeDirectory) {
   EXPECT_TRUE(deny_list_match("/run/user/1000/bus", kHome, "/run/user/1000"));
   EXPECT_TRUE(deny_list_match("/run/user", kHome, "/run/user/1000"));
+}
+
+TEST(DenyList, RefusesAirlocksOwnFoldersWhereverXdgPutsThem) {
+  setenv("XDG_CONFIG_HOME", "/srv/alice-config", 1);
+  setenv("XDG_DATA_HOME", "/srv/alice-data", 1);
+  EXPECT_EQ(deny_list_match("/srv/alice-config/airlock/airlock.policy", kHome, ""), "/srv/alice-config/airlock");
+  EXPECT_EQ(deny_list_match("/srv/alice-data/airlock", kHome, ""), "/srv/alice-data/airlock");
+  EXPECT_TRUE(deny_list_match("/srv/alice-data", kHome, ""));
+  EXPECT_FALSE(deny_list_match("/srv/alice-data/other-app", kHome, ""));
+  unsetenv("XDG_CONFIG_HOME");
+  unsetenv("XDG_DATA_HOME");
+  EXPECT_FALSE(deny_list_match("/srv/alice-data/airlock", kHome, ""));
 }
 
 TEST(DenyList, AllowsOrdinaryFolders) {
