@@ -19,12 +19,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool process_with_argument_exists(const std::string& marker) {
+// Whether any process's command line holds MARKER (and ALSO, when given).
+bool process_with_argument_exists(const std::string& marker, const std::string& also = "sleep") {
   DIR* proc = opendir("/proc");
   bool found = false;
   while (struct dirent* entry = readdir(proc)) {
     std::string cmdline = Scratch::read_file(std::string("/proc/") + entry->d_name + "/cmdline");
-    if (cmdline.find(marker) != std::string::npos && cmdline.find("sleep") != std::string::npos) found = true;
+    if (cmdline.find(marker) != std::string::npos && cmdline.find(also) != std::string::npos) found = true;
   }
   closedir(proc);
   return found;
@@ -115,6 +116,22 @@ TEST_F(Lifecycle, TheAgentStartsWithNoSignalIgnoredOrBlocked) {
   Result result = airlock({"run", "--", "/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"}, scratch_.options());
   ASSERT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(result.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+TEST_F(Lifecycle, PassedValuesNeverAppearOnACommandLine) {
+  // Invariant 5: a token passed with --env NAME travels in environments
+  // only, never in the argv of the launcher, the supervisor, bwrap or
+  // airlock-init: /proc/PID/cmdline is readable by every user.
+  const std::string token = "tok-7f3a9c51-" + std::to_string(getpid());
+  Options options = scratch_.options();
+  options.env["AIRLOCK_TEST_TOKEN"] = token;
+  Background launcher({"run", "--env", "AIRLOCK_TEST_TOKEN", "--", "/bin/sh", "-c",
+                       "echo \"got:$AIRLOCK_TEST_TOKEN\"; sleep 30"},
+                      options);
+  ASSERT_TRUE(launcher.wait_for("got:" + token)) << "the token did not reach the agent";
+  EXPECT_FALSE(process_with_argument_exists(token, "")) << "a command line holds the token";
+  kill(launcher.pid, SIGTERM);
+  launcher.wait_status();
 }
 
 TEST_F(Lifecycle, ExitStatusComesThrough) {
