@@ -10,6 +10,7 @@
 #include "error.h"
 #include "host_path.h"
 #include "policy.h"
+#include "profile.h"
 
 namespace airlock {
 
@@ -74,13 +75,19 @@ int policy_command(int argc, char** argv) {
   request.kind = *kind;
   request.resource = canonical_resource(*kind, rest[2]);
   request.access = write ? Access::kWrite : Access::kRead;
-  if (profile) request.profile = profile;
 
   std::unique_ptr<char, decltype(&free)> home(realpath(g_get_home_dir(), nullptr), free);
   PolicyContext policy_context;
   policy_context.home = home ? home.get() : g_get_home_dir();
   if (const char* runtime = g_getenv("XDG_RUNTIME_DIR")) policy_context.runtime_dir = runtime;
-  Policy policy = load_policy(policy_search_files(policy_context.home), policy_context);
+  // A session of this profile has the profile's rules as the last layer.
+  std::vector<PolicyLayer> profile_layer;
+  if (profile) {
+    Profile loaded = load_profile(profile, policy_context.home);
+    request.profile = loaded.name;
+    if (!loaded.policy_rules.empty()) profile_layer.push_back({"profile " + loaded.file, loaded.policy_rules});
+  }
+  Policy policy = load_policy(policy_search_files(policy_context.home), policy_context, profile_layer);
   PolicyResult result = policy.evaluate(request);
 
   std::string qualifiers;

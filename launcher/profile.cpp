@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "policy.h"
 
 namespace airlock {
 
@@ -62,9 +63,21 @@ Profile parse_profile(const std::string& data, const std::string& file, const st
     return "profile " + file + ", [" + group + "] " + key;
   };
 
+  // [Rule NAME] groups are the profile's policy layer (airlock-policy(5)):
+  // copied aside here and checked by the policy's own parser below.
+  g_autoptr(GKeyFile) rules = g_key_file_new();
+  bool has_rules = false;
   g_auto(GStrv) groups = g_key_file_get_groups(keyfile, nullptr);
   for (char** group = groups; *group; ++group) {
     g_auto(GStrv) keys = g_key_file_get_keys(keyfile, *group, nullptr, nullptr);
+    if (g_str_has_prefix(*group, "Rule ")) {
+      has_rules = true;
+      for (char** key = keys; key && *key; ++key) {
+        g_autofree char* value = g_key_file_get_value(keyfile, *group, *key, nullptr);
+        g_key_file_set_value(rules, *group, *key, value ? value : "");
+      }
+      continue;
+    }
     for (char** key = keys; key && *key; ++key) {
       bool known = std::any_of(std::begin(kKnownKeys), std::end(kKnownKeys), [&](const KeySpec& spec) {
         return g_str_equal(spec.group, *group) && g_str_equal(spec.key, *key);
@@ -78,6 +91,13 @@ Profile parse_profile(const std::string& data, const std::string& file, const st
   Profile profile;
   profile.name = name;
   profile.file = file;
+  if (has_rules) {
+    g_autofree char* text = g_key_file_to_data(rules, nullptr, nullptr);
+    profile.policy_rules = text;
+    PolicyContext context;
+    context.home = home;
+    Policy validated({{"profile " + file, profile.policy_rules}}, context);  // throws Error when malformed
+  }
   g_autofree char* description = g_key_file_get_string(keyfile, "Profile", "Description", nullptr);
   if (description) profile.description = description;
   g_autofree char* command = g_key_file_get_string(keyfile, "Profile", "Command", nullptr);

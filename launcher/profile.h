@@ -23,6 +23,7 @@ struct Profile {
   std::vector<StatePath> state;     // granted read-write at launch
   std::vector<std::string> runtime; // extra read-only host paths (beneath /etc, /opt...)
   bool allow_ptrace = false;
+  std::string policy_rules;  // its [Rule NAME] groups: the policy's last layer
 };
 
 // Parses the keyfile DATA read from FILE. HOME expands "~". Throws Error

@@ -61,6 +61,23 @@ TEST_F(PolicyCheck, HostsAreCheckedAsHostAndPort) {
   EXPECT_NE(no_port.err.find("give HOST:PORT"), std::string::npos) << no_port.err;
 }
 
+TEST_F(PolicyCheck, AProfilesRulesComeLast) {
+  std::string profile = scratch_.path("agent.profile");
+  Scratch::write_file(profile, "[Profile]\nDescription=test\n"
+                               "[Rule agent-may-not-see-project]\nKind=folder\nMatch=" + project_ + "/**\n"
+                               "Decision=deny\n");
+  Result with_profile = check({"--write", "--profile", profile, "folder", project_});
+  EXPECT_EQ(with_profile.status, 0) << with_profile.err;
+  EXPECT_NE(with_profile.out.find("(write, profile agent): deny"), std::string::npos) << with_profile.out;
+  EXPECT_NE(with_profile.out.find("[Rule agent-may-not-see-project] in profile " + profile), std::string::npos)
+      << with_profile.out;
+  Result without = check({"--write", "folder", project_});
+  EXPECT_NE(without.out.find(": allow"), std::string::npos) << without.out;
+  Result unknown = check({"--profile", "no-such-agent", "folder", project_});
+  EXPECT_EQ(unknown.status, 125);
+  EXPECT_NE(unknown.err.find("unknown profile"), std::string::npos) << unknown.err;
+}
+
 TEST_F(PolicyCheck, BadInputIsRefusedWithWhatToDo) {
   Result kind = check({"socket", "/tmp"});
   EXPECT_EQ(kind.status, 125);

@@ -65,6 +65,17 @@ TEST(Profile, RejectsMistakesWithTheirPlace) {
   EXPECT_THAT(error_of("[Profile]\n[Sandbox]\nPtrace=maybe\n"), HasSubstr("true or false"));
 }
 
+TEST(Profile, RuleGroupsAreItsPolicyLayerAndAreChecked) {
+  Profile profile = parse("[Profile]\n[Rule own-state]\nKind=folder\nMatch=~/.agent/**\nAccess=write\nDecision=allow\n");
+  EXPECT_THAT(profile.policy_rules, HasSubstr("[Rule own-state]"));
+  EXPECT_THAT(profile.policy_rules, HasSubstr("Match=~/.agent/**"));
+  EXPECT_TRUE(parse("[Profile]\n").policy_rules.empty());
+  EXPECT_THAT(error_of("[Profile]\n[Rule broken]\nKind=folder\nMatch=~/x/**\nDecision=perhaps\n"),
+              HasSubstr("[Rule broken] Decision"));
+  EXPECT_THAT(error_of("[Profile]\n[Rule broken]\nKind=folder\nMatch=~/x/**\nDecision=perhaps\n"),
+              HasSubstr("profile test.profile"));
+}
+
 TEST(Profile, ShippedProfilesParse) {
   std::string dir = std::string(getenv("AIRLOCK_SOURCE_DIR")) + "/policies/profiles";
   int count = 0;
