@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "audit_log.h"
 #include "error.h"
 #include "permission_store.h"
@@ -29,22 +30,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-class TempDir {
- public:
-  TempDir() {
-    g_autoptr(GError) error = nullptr;
-    g_autofree char* dir = g_dir_make_tmp("airlock-audit-XXXXXX", &error);
-    if (dir == nullptr) throw std::runtime_error(error->message);
-    path_ = dir;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 AuditEvent grant_event(int n, const std::string& session = "s1") {
   return {.event = "grant",

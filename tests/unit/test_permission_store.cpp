@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "temp_dir.h"
 #include "audit_log.h"
 #include "error.h"
 #include "permission_store.h"
@@ -22,22 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-class TempDir {
- public:
-  TempDir() {
-    g_autoptr(GError) error = nullptr;
-    g_autofree char* dir = g_dir_make_tmp("airlock-store-XXXXXX", &error);
-    if (dir == nullptr) throw std::runtime_error(error->message);
-    path_ = dir;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 class PermissionStoreTest : public ::testing::Test {
  protected:
