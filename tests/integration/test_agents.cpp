@@ -121,7 +121,7 @@ std::optional<std::string> not_installed(const Agent& agent) {
 #define REQUIRE_INSTALLED(agent)                  \
   do {                                            \
     if (auto why = not_installed(agent)) {        \
-      if ((agent).optional) GTEST_SKIP() << *why; \
+      if ((agent).optional) GTEST_SKIP() << "optional agent not available: " << *why; \
       FAIL() << *why;                             \
     }                                             \
   } while (0)

@@ -313,7 +313,7 @@ TEST_F(LandlockApplyTest, ResultSaysTheAbiAndCounts) {
 }
 
 TEST_F(LandlockApplyTest, DevicesKeepTerminalIoctls) {
-  if (access("/dev/ptmx", F_OK) != 0) GTEST_SKIP() << "no /dev/ptmx";
+  if (access("/dev/ptmx", F_OK) != 0) GTEST_SKIP() << "/dev/ptmx is not available here";
   // A pseudo-terminal master answers TIOCGWINSZ as a terminal does.
   auto probe = [](int flags) {
     return [flags] {
@@ -325,7 +325,7 @@ TEST_F(LandlockApplyTest, DevicesKeepTerminalIoctls) {
       return result + ", /dev/null: " + try_open("/dev/null", O_WRONLY | O_TRUNC);
     };
   };
-  if (run_in_child(probe(O_RDWR)) != "ioctl: ok, /dev/null: ok") GTEST_SKIP() << "no usable /dev/ptmx here";
+  if (run_in_child(probe(O_RDWR)) != "ioctl: ok, /dev/null: ok") GTEST_SKIP() << "a usable /dev/ptmx is not available here";
   LandlockRules devices;
   devices.devices = {"/dev"};
   EXPECT_EQ(run_restricted(devices, probe(O_RDWR)), "ioctl: ok, /dev/null: ok");
@@ -356,7 +356,7 @@ TEST_F(LandlockApplyTest, ScopesSignalsFromAbi6) {
 }
 
 TEST_F(LandlockApplyTest, DeniesTcpWhenAskedFromAbi4) {
-  if (abi_ < 4) GTEST_SKIP() << "TCP rules need Landlock ABI 4";
+  if (abi_ < 4) GTEST_SKIP() << "TCP rules require Landlock ABI 4";
   auto probe = [] {
     UniqueFd sock(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) return "socket: " + outcome(-1);
@@ -368,7 +368,7 @@ TEST_F(LandlockApplyTest, DeniesTcpWhenAskedFromAbi4) {
         outcome(connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr));
     return "connect: " + connected;
   };
-  if (run_in_child(probe).starts_with("socket:")) GTEST_SKIP() << "no TCP sockets here";
+  if (run_in_child(probe).starts_with("socket:")) GTEST_SKIP() << "TCP sockets are not available here";
   LandlockRules deny;
   deny.deny_tcp = true;
   EXPECT_EQ(run_restricted(deny, probe), "connect: EACCES");
