@@ -356,7 +356,7 @@ TEST_F(LandlockApplyTest, ScopesSignalsFromAbi6) {
 }
 
 TEST_F(LandlockApplyTest, DeniesTcpWhenAskedFromAbi4) {
-  if (abi_ < 4) GTEST_SKIP() << "TCP rules require Landlock ABI 4";
+  if (abi_ < 4) GTEST_SKIP() << "TCP rules are not available before Landlock ABI 4";
   auto probe = [] {
     UniqueFd sock(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) return "socket: " + outcome(-1);

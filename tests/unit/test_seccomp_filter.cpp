@@ -665,11 +665,11 @@ TEST(SeccompCompat, OtherArchitecturesAreKilled) {
 // (gcc-multilib) and the kernel runs 32-bit code.
 TEST(SeccompCompat, I386BinaryIsFiltered) {
   const char* binary = std::getenv("AIRLOCK_TRY_SYSCALL_32_BIN");
-  if (!binary) GTEST_SKIP() << "no 32-bit try-syscall in this build (install gcc-multilib)";
+  if (!binary) GTEST_SKIP() << "a 32-bit try-syscall is not available in this build (it needs gcc-multilib)";
   std::vector<std::string> names = all_names();
   HelperRun without = run_helper(binary, names, nullptr);
   if (!WIFEXITED(without.status) || WEXITSTATUS(without.status) != 0)
-    GTEST_SKIP() << "this kernel does not run 32-bit binaries (wait status " << without.status << ")";
+    GTEST_SKIP() << "32-bit binaries are not available on this kernel (wait status " << without.status << ")";
   HelperRun with = run_helper(binary, names, &default_program());
   ASSERT_TRUE(WIFEXITED(with.status) && WEXITSTATUS(with.status) == 0) << with.output;
   for (const Expectation& e : kExpectations) {
