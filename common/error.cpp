@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include <sys/wait.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -10,5 +12,11 @@ std::string errno_message(const std::string& what, int saved_errno) {
 }
 
 std::string errno_message(const std::string& what) { return errno_message(what, errno); }
+
+int exit_status_from_wait(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitAirlockFailed;
+}
 
 }  // namespace airlock

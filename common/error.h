@@ -14,6 +14,10 @@ enum ExitStatus : int {
   kExitNotFound = 127,
 };
 
+// A waitpid() status as a shell reports it: the exit code, or 128 + N for
+// death by signal N (125 for anything else).
+int exit_status_from_wait(int status);
+
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message, int exit_status = kExitAirlockFailed)

@@ -64,11 +64,6 @@ void close_inherited_fds() {
   _exit(airlock::kExitNotFound);
 }
 
-int exit_status_of(int wait_status) {
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return WEXITSTATUS(wait_status);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,7 +159,7 @@ int main(int argc, char** argv) {
     int status = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (pid == agent) return exit_status_of(status);
+      if (pid == agent) return airlock::exit_status_from_wait(status);
     }
   }
 }

@@ -122,24 +122,18 @@ class Session {
   }
 
  private:
-  static int exit_status_of(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return kExitAirlockFailed;
-  }
-
   // The supervisor said why on stderr; its status is the answer.
   int finish_early() {
     int status = 0;
     while (waitpid(supervisor_, &status, 0) < 0 && errno == EINTR) {
     }
-    int result = exit_status_of(status);
+    int result = exit_status_from_wait(status);
     return result == 0 ? static_cast<int>(kExitAirlockFailed) : result;
   }
 
   static void on_supervisor_exit(GPid, gint status, gpointer data) {
     auto* self = static_cast<Session*>(data);
-    self->exit_status_ = exit_status_of(status);
+    self->exit_status_ = exit_status_from_wait(status);
     g_main_loop_quit(self->loop_);
   }
 

@@ -123,12 +123,6 @@ void handle_request(int control_fd, int root_fd, const ControlRequest& request, 
   send_control_reply(control_fd, error, message);
 }
 
-int exit_status_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kExitAirlockFailed;
-}
-
 }  // namespace
 
 void run_supervisor(const SupervisorConfig& config) {
@@ -204,7 +198,7 @@ void run_supervisor(const SupervisorConfig& config) {
           getrusage(RUSAGE_SELF, &usage);
           fprintf(stderr, "airlock: supervisor peak RSS %ld KiB\n", usage.ru_maxrss);
         }
-        _exit(exit_status_of(status));
+        _exit(exit_status_from_wait(status));
       }
     }
     if (control_open && fds[1].revents) {
