@@ -35,11 +35,6 @@ std::string expand_home(const std::string& value, const std::string& home) {
   return value;
 }
 
-bool valid_env_name(const std::string& name) {
-  if (name.empty() || g_ascii_isdigit(name[0])) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return g_ascii_isalnum(c) || c == '_'; });
-}
-
 std::vector<std::string> string_list(GKeyFile* keyfile, const char* group, const char* key) {
   std::vector<std::string> result;
   g_auto(GStrv) values = g_key_file_get_string_list(keyfile, group, key, nullptr, nullptr);
@@ -51,6 +46,11 @@ std::vector<std::string> string_list(GKeyFile* keyfile, const char* group, const
 }
 
 }  // namespace
+
+bool is_variable_name(const std::string& name) {
+  if (name.empty() || g_ascii_isdigit(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return g_ascii_isalnum(c) || c == '_'; });
+}
 
 Profile parse_profile(const std::string& data, const std::string& file, const std::string& name,
                       const std::string& home) {
@@ -104,14 +104,14 @@ Profile parse_profile(const std::string& data, const std::string& file, const st
   if (command) profile.command = g_strstrip(command);
 
   for (const auto& variable : string_list(keyfile, "Environment", "Pass")) {
-    if (!valid_env_name(variable))
+    if (!is_variable_name(variable))
       throw Error(where("Environment", "Pass") + ": '" + variable + "' is not a variable name");
     profile.pass_env.push_back(variable);
   }
   for (const auto& assignment : string_list(keyfile, "Environment", "Set")) {
     size_t eq = assignment.find('=');
     std::string variable = assignment.substr(0, eq);
-    if (eq == std::string::npos || !valid_env_name(variable))
+    if (eq == std::string::npos || !is_variable_name(variable))
       throw Error(where("Environment", "Set") + ": '" + assignment + "' is not NAME=VALUE");
     profile.set_env.emplace_back(variable, expand_home(assignment.substr(eq + 1), home));
   }

@@ -26,6 +26,10 @@ struct Profile {
   std::string policy_rules;  // its [Rule NAME] groups: the policy's last layer
 };
 
+// A name an environment variable may have: letters, digits and '_', not
+// starting with a digit.
+bool is_variable_name(const std::string& name);
+
 // Parses the keyfile DATA read from FILE. HOME expands "~". Throws Error
 // naming the file, the group and the key on any malformed or unknown entry.
 Profile parse_profile(const std::string& data, const std::string& file, const std::string& name,

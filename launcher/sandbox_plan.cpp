@@ -69,11 +69,6 @@ const std::string* host_env(const HostFacts& host, const std::string& name) {
   return nullptr;
 }
 
-bool valid_env_name(const std::string& name) {
-  if (name.empty() || g_ascii_isdigit(name[0])) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return g_ascii_isalnum(c) || c == '_'; });
-}
-
 Environment build_environment(const PlanRequest& request, const HostFacts& host) {
   Environment env;
   env.set("HOME", host.home);
@@ -91,7 +86,7 @@ Environment build_environment(const PlanRequest& request, const HostFacts& host)
   for (const auto& option : request.env_options) {
     size_t eq = option.find('=');
     std::string name = option.substr(0, eq);
-    if (!valid_env_name(name))
+    if (!is_variable_name(name))
       throw Error("--env " + option + ": '" + name + "' is not a variable name (letters, digits, _)");
     if (eq != std::string::npos) {
       env.set(name, option.substr(eq + 1));
