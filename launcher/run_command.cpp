@@ -114,12 +114,14 @@ std::string find_bwrap() {
 // Grant paths are the canonical ones; the places the sandbox itself is
 // built from can never be granted.
 void check_grant_location(const std::string& canonical, const std::string& requested) {
-  static constexpr const char* kRuntime[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-                                             "/etc", "/proc", "/sys", "/dev", "/run/airlock", "/boot"};
-  for (const char* runtime : kRuntime)
-    if (path_is_within(canonical, runtime) || path_is_within(runtime, canonical))
-      throw Error("cannot grant " + requested + (requested == canonical ? "" : " (" + canonical + ")") +
-                  ": it overlaps " + runtime + ", which the sandbox is built from");
+  std::string refused = "cannot grant " + requested + (requested == canonical ? "" : " (" + canonical + ")");
+  // The runtime roots are top-level, so only / contains one.
+  if (canonical == "/" || is_runtime_path(canonical))
+    throw Error(refused + ": it overlaps the read-only runtime (/usr and its links), which the sandbox is built from");
+  static constexpr const char* kBuiltFrom[] = {"/etc", "/proc", "/sys", "/dev", "/run/airlock", "/boot"};
+  for (const char* place : kBuiltFrom)
+    if (path_is_within(canonical, place) || path_is_within(place, canonical))
+      throw Error(refused + ": it overlaps " + place + ", which the sandbox is built from");
 }
 
 void add_grant(std::vector<ResolvedGrant>* grants, const std::string& path, bool read_only,

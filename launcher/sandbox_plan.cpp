@@ -34,9 +34,9 @@ constexpr std::array kEtcRuntime = {
 // Only meaningful with the host's network.
 constexpr std::array kEtcNetwork = {"/etc/resolv.conf", "/etc/gai.conf"};
 
-// Top-level directories that are never a grant area.
-constexpr std::array kNotGrantArea = {"/usr", "/bin",  "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
-                                      "/proc", "/dev", "/sys",  "/run", "/tmp",   "/boot", "/lost+found"};
+// Top-level directories that are never a grant area, besides the runtime
+// (is_runtime_path).
+constexpr std::array kNotGrantArea = {"/etc", "/proc", "/dev", "/sys", "/run", "/tmp", "/boot", "/lost+found"};
 
 // Passed from the host when set: the terminal, the locale, preferences.
 constexpr std::array kBaseEnv = {"TERM",   "COLORTERM", "LANG",   "LANGUAGE", "LC_ALL",   "LC_CTYPE",
@@ -111,8 +111,8 @@ void add(std::vector<std::string>* argv, std::initializer_list<std::string> item
 std::vector<std::string> grant_area(const HostFacts& host) {
   std::vector<std::string> area;
   for (const auto& dir : host.top_level_dirs) {
-    bool excluded = std::any_of(kNotGrantArea.begin(), kNotGrantArea.end(),
-                                [&](const char* name) { return dir == name; });
+    bool excluded = is_runtime_path(dir) || std::any_of(kNotGrantArea.begin(), kNotGrantArea.end(),
+                                                         [&](const char* name) { return dir == name; });
     if (!excluded) area.push_back(dir);
   }
   return area;
