@@ -8,10 +8,11 @@
 
 namespace airlock {
 
-bool send_control_request(int sock, ControlOp op, uint32_t flags, const std::string& path, int fd) {
+bool send_control_request(int sock, ControlOp op, uint32_t flags, const std::string& path, int fd, uint32_t seq) {
   ControlRequest request;
   request.op = op;
   request.flags = flags;
+  request.seq = seq;
   if (path.size() >= sizeof request.path) {
     errno = ENAMETOOLONG;
     return false;
@@ -71,9 +72,10 @@ std::optional<ControlRequest> receive_control_request(int sock, UniqueFd* passed
   return request;
 }
 
-bool send_control_reply(int sock, int error, const std::string& message) {
+bool send_control_reply(int sock, int error, const std::string& message, uint32_t seq) {
   ControlReply reply;
   reply.error = error;
+  reply.seq = seq;
   size_t n = std::min(message.size(), sizeof reply.message - 1);
   memcpy(reply.message, message.data(), n);
   ssize_t sent;

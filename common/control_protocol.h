@@ -28,19 +28,25 @@ enum ControlFlags : uint32_t {
 struct ControlRequest {
   ControlOp op = ControlOp::kStart;
   uint32_t flags = 0;
+  uint32_t seq = 0;  // echoed in the reply
   char path[PATH_MAX] = {};
 };
 
+// The supervisor's answer to a request, and its one unasked message: "ready"
+// (seq 0) on the launcher's socket once the root and the portal socket exist.
 struct ControlReply {
   int32_t error = 0;  // 0, or an errno value
+  uint32_t seq = 0;   // the request's, so that a grant maker that restarted
+                      // can tell a stale reply from its own
   char message[512] = {};
 };
 
 // Each returns false with errno set when the socket fails.
-bool send_control_request(int sock, ControlOp op, uint32_t flags, const std::string& path, int fd);
+bool send_control_request(int sock, ControlOp op, uint32_t flags, const std::string& path, int fd,
+                          uint32_t seq = 0);
 // Returns nullopt at end of stream or on a malformed message (errno says which).
 std::optional<ControlRequest> receive_control_request(int sock, UniqueFd* passed_fd);
-bool send_control_reply(int sock, int error, const std::string& message);
+bool send_control_reply(int sock, int error, const std::string& message, uint32_t seq = 0);
 std::optional<ControlReply> receive_control_reply(int sock);
 
 }  // namespace airlock

@@ -5,6 +5,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -57,7 +58,25 @@ std::string make_absolute(const std::string& path) {
   return std::string(cwd.get()) + "/" + path;
 }
 
+constexpr std::array kRuntimeRoots = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"};
+
 }  // namespace
+
+bool is_runtime_path(const std::string& canonical) {
+  return std::any_of(kRuntimeRoots.begin(), kRuntimeRoots.end(),
+                     [&](const char* root) { return path_is_within(canonical, root); });
+}
+
+std::string sandbox_overlap(const std::string& canonical) {
+  // The runtime roots are top-level, so only / contains one.
+  if (canonical == "/" || is_runtime_path(canonical))
+    return "it overlaps the read-only runtime (/usr and its links), which the sandbox is built from";
+  static constexpr const char* kBuiltFrom[] = {"/etc", "/proc", "/sys", "/dev", "/run/airlock", "/boot"};
+  for (const char* place : kBuiltFrom)
+    if (path_is_within(canonical, place) || path_is_within(place, canonical))
+      return std::string("it overlaps ") + place + ", which the sandbox is built from";
+  return "";
+}
 
 bool path_is_within(const std::string& child, const std::string& parent) {
   if (parent == "/") return !child.empty() && child[0] == '/';

@@ -37,6 +37,15 @@ std::optional<std::string> deny_list_match(const std::string& canonical, const s
 // True when CHILD is PARENT or lies beneath it; both canonical.
 bool path_is_within(const std::string& child, const std::string& parent);
 
+// True for the read-only runtime every sandbox is built from (/usr, and
+// /bin, /lib... of merged-/usr systems) and anything beneath it.
+bool is_runtime_path(const std::string& canonical);
+
+// Why CANONICAL can never be granted, whoever asks: "" when it can. It
+// would cover or shadow what the sandbox is built from (the runtime, /etc,
+// /proc, /sys, /dev, /run/airlock, /boot), or it is / itself.
+std::string sandbox_overlap(const std::string& canonical);
+
 // Replaces a leading HOME with "~" for messages.
 std::string display_path(const std::string& path, const std::string& home);
 

@@ -19,8 +19,6 @@ namespace airlock {
 
 namespace {
 
-constexpr std::array kRuntimeRoots = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"};
-
 std::string canonical_or_throw(const std::string& path) {
   std::unique_ptr<char, decltype(&free)> real(realpath(path.c_str(), nullptr), free);
   if (!real) throw Error(errno_message("cannot resolve " + path), kExitCannotRun);
@@ -92,11 +90,6 @@ void add_unique(std::vector<std::string>* list, const std::string& item) {
 }
 
 }  // namespace
-
-bool is_runtime_path(const std::string& canonical) {
-  return std::any_of(kRuntimeRoots.begin(), kRuntimeRoots.end(),
-                     [&](const char* root) { return path_is_within(canonical, root); });
-}
 
 ResolvedCommand resolve_command(const std::string& command, const std::string& search_path) {
   if (command.empty()) throw Error("the command is empty: give one after --, e.g. airlock run -- bash");

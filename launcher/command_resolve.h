@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+
+#include "host_path.h"
 #include <vector>
 
 namespace airlock {
@@ -12,10 +14,6 @@ struct ResolvedCommand {
   std::vector<std::string> installation;  // host paths outside the runtime to show read-only
   std::vector<std::string> path_dirs;     // directories to put on the sandbox's PATH
 };
-
-// True for the read-only runtime every sandbox has: /usr and the
-// directories a merged /usr links to it.
-bool is_runtime_path(const std::string& canonical);
 
 // Resolves COMMAND like execvp() on the host's PATH (SEARCH_PATH). Throws
 // Error 127 when it is not found, 126 when it cannot be executed. The

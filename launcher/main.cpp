@@ -7,7 +7,9 @@
 
 #include "config.h"
 #include "error.h"
+#include "manage_command.h"
 #include "policy_command.h"
+#include "prompt_command.h"
 #include "run_command.h"
 
 namespace {
@@ -20,6 +22,12 @@ void usage(FILE* out) {
         "\n"
         "Commands:\n"
         "  run [OPTION...] [--] COMMAND [ARG...]   Run COMMAND in a new sandbox\n"
+        "  prompt [OPTION...]                      Answer the agents' requests in this terminal\n"
+        "  ps                                      List the running sessions\n"
+        "  grants [SESSION]                        List the grants of the sessions\n"
+        "  revoke SESSION GRANT                    Take a grant away\n"
+        "  forget ID                               Remove an always-grant\n"
+        "  log [OPTION...]                         Show or verify the audit log\n"
         "  policy check KIND RESOURCE              Show what the policy answers, and why\n"
         "  version                                 Print the version\n"
         "\n"
@@ -47,6 +55,9 @@ int main(int argc, char** argv) {
   try {
     if (strcmp(command, "run") == 0) return airlock::run_command(argc - 1, argv + 1);
     if (strcmp(command, "policy") == 0) return airlock::policy_command(argc - 1, argv + 1);
+    if (strcmp(command, "prompt") == 0) return airlock::prompt_command(argc - 1, argv + 1);
+    for (const char* manage : {"ps", "grants", "revoke", "forget", "log"})
+      if (strcmp(command, manage) == 0) return airlock::manage_command(argc - 1, argv + 1);
     fprintf(stderr, "airlock: unknown command '%s' (see 'airlock --help')\n", command);
     return airlock::kExitAirlockFailed;
   } catch (const airlock::Error& error) {

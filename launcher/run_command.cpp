@@ -26,6 +26,7 @@ namespace {
 struct RunOptions {
   std::string profile;
   std::string task;
+  std::string prompt = "auto";
   std::vector<std::string> read_only;
   std::vector<std::string> read_write;
   std::vector<std::string> env;
@@ -44,6 +45,7 @@ std::vector<std::string> to_vector(char** strv) {
 RunOptions parse_options(int argc, char** argv) {
   g_autofree char* profile = nullptr;
   g_autofree char* task = nullptr;
+  g_autofree char* prompt = nullptr;
   g_auto(GStrv) ro = nullptr;
   g_auto(GStrv) rw = nullptr;
   g_auto(GStrv) env = nullptr;
@@ -54,6 +56,10 @@ RunOptions parse_options(int argc, char** argv) {
       {"task", 't', 0, G_OPTION_ARG_STRING, &task, "What this session is for (shown in prompts and logs)", "TEXT"},
       {"ro", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &ro, "Grant a folder or file read-only (repeatable)", "PATH"},
       {"rw", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rw, "Grant a folder or file read-write (repeatable)", "PATH"},
+      {"prompt", 0, 0, G_OPTION_ARG_STRING, &prompt,
+       "Who answers the agent's requests: auto (a running prompter, or the desktop), tty (this terminal, for "
+       "an agent that does not use it), none (nobody: what the policy does not allow is denied)",
+       "auto|tty|none"},
       {"env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Pass a host variable, or set one (repeatable)", "NAME[=VALUE]"},
       {"share-net", 0, 0, G_OPTION_ARG_NONE, &share_net, "Give the agent the host's whole network (unfiltered)", nullptr},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Show the bwrap arguments, seccomp rules and Landlock ABI", nullptr},
@@ -79,6 +85,9 @@ RunOptions parse_options(int argc, char** argv) {
   RunOptions options;
   if (profile) options.profile = profile;
   if (task) options.task = task;
+  if (prompt) options.prompt = prompt;
+  if (options.prompt != "auto" && options.prompt != "tty" && options.prompt != "none")
+    throw Error("--prompt=" + options.prompt + ": say auto, tty or none (see 'airlock run --help')");
   options.read_only = to_vector(ro);
   options.read_write = to_vector(rw);
   options.env = to_vector(env);
@@ -114,14 +123,9 @@ std::string find_bwrap() {
 // Grant paths are the canonical ones; the places the sandbox itself is
 // built from can never be granted.
 void check_grant_location(const std::string& canonical, const std::string& requested) {
-  std::string refused = "cannot grant " + requested + (requested == canonical ? "" : " (" + canonical + ")");
-  // The runtime roots are top-level, so only / contains one.
-  if (canonical == "/" || is_runtime_path(canonical))
-    throw Error(refused + ": it overlaps the read-only runtime (/usr and its links), which the sandbox is built from");
-  static constexpr const char* kBuiltFrom[] = {"/etc", "/proc", "/sys", "/dev", "/run/airlock", "/boot"};
-  for (const char* place : kBuiltFrom)
-    if (path_is_within(canonical, place) || path_is_within(place, canonical))
-      throw Error(refused + ": it overlaps " + place + ", which the sandbox is built from");
+  std::string overlap = sandbox_overlap(canonical);
+  if (!overlap.empty())
+    throw Error("cannot grant " + requested + (requested == canonical ? "" : " (" + canonical + ")") + ": " + overlap);
 }
 
 void add_grant(std::vector<ResolvedGrant>* grants, const std::string& path, bool read_only,
@@ -171,6 +175,25 @@ std::string describe_plan(const RunOptions& options, const Profile& profile, con
   for (const auto& entry : plan.environment) text += " " + entry.substr(0, entry.find('='));
   text += "\nbwrap: " + quote_argv(plan.bwrap_argv) + "\n";
   return text;
+}
+
+// What the portal is told about the session. The workspace is the folder
+// granted read-write that the agent starts in (`cd project && airlock run
+// --rw .`): always-grants given in it stay with it.
+SessionDescription describe_session(const RunOptions& options, const Profile& profile,
+                                    const std::vector<ResolvedGrant>& grants, const HostFacts& host,
+                                    const ResolvedCommand& command) {
+  SessionDescription description;
+  description.profile = profile.name;
+  description.profile_file = profile.file;
+  description.task = options.task;
+  description.command = command.path;
+  description.prompt = options.prompt;
+  for (const auto& resolved : grants)
+    if (!resolved.grant.read_only && resolved.grant.origin == "--rw" && path_is_within(host.cwd, resolved.grant.canonical) &&
+        resolved.grant.canonical.size() > description.workspace.size())
+      description.workspace = resolved.grant.canonical;
+  return description;
 }
 
 // The supervisor mounts the sandbox root over an empty directory of ours,
@@ -232,6 +255,7 @@ int run_command(int argc, char** argv) {
   request.args.assign(options.command.begin() + 1, options.command.end());
   request.root_dir = "ROOT";
   request.init_binary = helper_path("airlock-init");
+  request.request_binary = helper_path("airlock-request");
   request.bwrap = bwrap;
 
   SeccompOptions seccomp_options;
@@ -242,6 +266,9 @@ int run_command(int argc, char** argv) {
     fputs(describe_plan(options, profile, grants, plan, host).c_str(), stdout);
     return 0;
   }
+  if (options.prompt == "tty" && host.stdin_is_tty)
+    throw Error("--prompt=tty asks on this terminal, which the agent is using: run 'airlock prompt' in another "
+                "terminal instead, or give the agent its input from elsewhere");
   UniqueFd bpf = build_seccomp_bpf(seccomp_options);
   if (options.share_net)
     fprintf(stderr, "airlock: warning: --share-net gives the agent the host's whole network, unfiltered, "
@@ -259,7 +286,8 @@ int run_command(int argc, char** argv) {
       for (char** rule = rules; *rule; ++rule)
         if (**rule) fprintf(stderr, "  %s\n", *rule);
     }
-    status = run_session(plan, grants, std::move(bpf), root_dir, options.verbose);
+    status = run_session(plan, grants, std::move(bpf), root_dir, describe_session(options, profile, grants, host, command),
+                         options.verbose);
   } catch (...) {
     rmdir(root_dir.c_str());
     throw;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 
+#include "dbus_names.h"
 #include "error.h"
 #include "host_path.h"
 
@@ -77,7 +78,7 @@ Environment build_environment(const PlanRequest& request, const HostFacts& host)
   env.set("SHELL", !host.shell.empty() && is_runtime_path(host.shell) ? host.shell : "/bin/sh");
   std::string path;
   for (const auto& dir : request.command.path_dirs) path += dir + ":";
-  env.set("PATH", path + "/usr/local/bin:/usr/bin:/bin");
+  env.set("PATH", path + "/usr/local/bin:/usr/bin:/bin:" + kBinInside);
   for (const char* name : kBaseEnv)
     if (const std::string* value = host_env(host, name)) env.set(name, *value);
   for (const auto& name : request.profile.pass_env)
@@ -99,6 +100,7 @@ Environment build_environment(const PlanRequest& request, const HostFacts& host)
   }
   env.set("AIRLOCK_PROFILE", request.profile.name);
   if (!request.task.empty()) env.set("AIRLOCK_TASK", request.task);
+  env.set(kPortalAddressVariable, std::string("unix:path=") + kPortalSocketInside);
   return env;
 }
 
@@ -163,6 +165,7 @@ SandboxPlan build_sandbox_plan(const PlanRequest& request, const HostFacts& host
   add(&argv, {"--ro-bind-data", std::to_string(kGroupFd), "/etc/group"});
   add(&argv, {"--proc", "/proc", "--dev", "/dev"});
   add(&argv, {"--ro-bind", request.init_binary, kInitInside});
+  add(&argv, {"--ro-bind", request.request_binary, std::string(kBinInside) + "/airlock-request"});
   add(&argv, {"--chdir", plan.cwd});
   add(&argv, {"--seccomp", std::to_string(kSeccompFd), "--info-fd", std::to_string(kInfoFd)});
 

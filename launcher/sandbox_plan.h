@@ -14,11 +14,21 @@
 
 namespace airlock {
 
-// Descriptor numbers the launcher hands to the supervisor, and it to bwrap.
-enum PlanFd : int { kControlFd = 3, kSeccompFd = 4, kInfoFd = 5, kPasswdFd = 6, kGroupFd = 7 };
+// Descriptor numbers the launcher hands to the supervisor, and it to bwrap
+// (all but the control sockets and the portal's, which bwrap never gets).
+enum PlanFd : int {
+  kControlFd = 3,
+  kSeccompFd = 4,
+  kInfoFd = 5,
+  kPasswdFd = 6,
+  kGroupFd = 7,
+  kPortalControlFd = 8,
+  kPortalSocketFd = 9,
+};
 
-// Where airlock-init is bound inside the sandbox.
+// Where airlock-init and airlock-request are bound inside the sandbox.
 inline constexpr const char* kInitInside = "/run/airlock/init";
+inline constexpr const char* kBinInside = "/run/airlock/bin";
 
 struct Grant {
   std::string canonical;
@@ -51,6 +61,7 @@ struct PlanRequest {
   std::vector<std::string> args;  // after the command
   std::string root_dir;           // the supervisor's mount point for the root
   std::string init_binary;        // airlock-init on the host
+  std::string request_binary;     // airlock-request on the host
   std::string bwrap;              // bwrap on the host
 };
 

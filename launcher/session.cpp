@@ -13,11 +13,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <utility>
 
 #include "control_protocol.h"
 #include "error.h"
 #include "supervisor.h"
+#include "terminal_prompter.h"
 
 namespace airlock {
 
@@ -48,15 +50,23 @@ void place_descriptors(std::vector<std::pair<int, int>> fds) {
 // Runs the session once the plan exists: supervisor, grants, start, wait.
 class Session {
  public:
-  Session(const SandboxPlan& plan, const std::vector<ResolvedGrant>& grants, UniqueFd seccomp_bpf, bool verbose)
-      : plan_(plan), grants_(grants), seccomp_(std::move(seccomp_bpf)), verbose_(verbose) {}
+  Session(const SandboxPlan& plan, const std::vector<ResolvedGrant>& grants, UniqueFd seccomp_bpf,
+          const SessionDescription& description, bool verbose)
+      : plan_(plan), grants_(grants), seccomp_(std::move(seccomp_bpf)), description_(description), verbose_(verbose) {}
 
   int run(const std::string& root_dir) {
-    UniqueFd control, control_child, info_write;
+    UniqueFd control, control_child, portal_control, portal_control_child, info_write;
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error(errno_message("socketpair"));
     control.reset(pair[0]);
     control_child.reset(pair[1]);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error(errno_message("socketpair"));
+    portal_control.reset(pair[0]);
+    portal_control_child.reset(pair[1]);
+    // Bound and listening in the sandbox root by the supervisor; the same
+    // socket here goes to the portal.
+    UniqueFd portal_socket(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!portal_socket) throw Error(errno_message("socket"));
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error(errno_message("pipe"));
     info_fd_.reset(pipe_fds[0]);
@@ -66,6 +76,8 @@ class Session {
 
     SupervisorConfig config;
     config.control_fd = kControlFd;
+    config.portal_control_fd = kPortalControlFd;
+    config.portal_socket_fd = kPortalSocketFd;
     config.launcher = getpid();
     config.root = root_dir;
     config.dirs = plan_.skeleton_dirs;
@@ -81,14 +93,21 @@ class Session {
     if (supervisor_ < 0) throw Error(errno_message("cannot fork the supervisor"));
     if (supervisor_ == 0) {
       place_descriptors({{control_child.get(), kControlFd}, {seccomp_.get(), kSeccompFd},
-                         {info_write.get(), kInfoFd}, {passwd.get(), kPasswdFd}, {group.get(), kGroupFd}});
-      // bwrap gets the numbered descriptors; nothing else of ours survives.
-      close_range(kGroupFd + 1, ~0U, 0);
-      fcntl(kControlFd, F_SETFD, FD_CLOEXEC);
+                         {info_write.get(), kInfoFd}, {passwd.get(), kPasswdFd}, {group.get(), kGroupFd},
+                         {portal_control_child.get(), kPortalControlFd}, {portal_socket.get(), kPortalSocketFd}});
+      // bwrap gets the numbered descriptors but the sockets; nothing else
+      // of ours survives.
+      close_range(kPortalSocketFd + 1, ~0U, 0);
+      for (int fd : {kControlFd, kPortalControlFd, kPortalSocketFd}) fcntl(fd, F_SETFD, FD_CLOEXEC);
       run_supervisor(config);
     }
     control_child.reset();
+    portal_control_child.reset();
     info_write.reset();
+
+    // The root and the portal socket exist.
+    auto ready = receive_control_reply(control.get());
+    if (!ready || ready->error != 0) return finish_early();
 
     for (const auto& resolved : grants_) {
       uint32_t flags = resolved.grant.read_only ? static_cast<uint32_t>(kGrantReadOnly) : 0u;
@@ -103,6 +122,11 @@ class Session {
         throw Error(std::string("cannot grant ") + resolved.grant.canonical + ": " + reply->message);
       }
     }
+    register_with_portal(portal_control.get(), portal_socket.get());
+    // The portal holds its own copies; a session without one refuses the
+    // sandbox's connections at once.
+    portal_control.reset();
+    portal_socket.reset();
     if (!send_control_request(control.get(), ControlOp::kStart, 0, "", -1)) return finish_early();
     if (!receive_control_reply(control.get())) return finish_early();
     control_ = std::move(control);
@@ -122,6 +146,25 @@ class Session {
   }
 
  private:
+  // Without a portal the sandbox still runs; it just cannot ask for more.
+  void register_with_portal(int portal_control, int portal_socket) {
+    std::string why;
+    if (description_.prompt == "tty") {
+      tty_.reset(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+      if (!tty_) throw Error(errno_message("--prompt=tty needs a terminal, and /dev/tty cannot be opened"));
+    }
+    if (!portal_.register_session(portal_control, portal_socket, description_, &why)) {
+      fprintf(stderr, "airlock: warning: no portal for this session (%s): the agent cannot ask for anything "
+                      "at run time\n", why.c_str());
+      return;
+    }
+    if (verbose_) fprintf(stderr, "airlock: session %s registered with the portal\n", portal_.id().c_str());
+    if (tty_) {
+      prompter_ = std::make_unique<TerminalPrompter>(portal_.bus(), portal_.id(), tty_.get(), std::nullopt);
+      prompter_->start();
+    }
+  }
+
   // The supervisor said why on stderr; its status is the answer.
   int finish_early() {
     int status = 0;
@@ -190,7 +233,11 @@ class Session {
   const SandboxPlan& plan_;
   const std::vector<ResolvedGrant>& grants_;
   UniqueFd seccomp_;
+  const SessionDescription& description_;
   bool verbose_;
+  PortalLink portal_;
+  UniqueFd tty_;
+  std::unique_ptr<TerminalPrompter> prompter_;
   pid_t supervisor_ = -1;
   GMainLoop* loop_ = nullptr;
   UniqueFd control_;
@@ -203,8 +250,8 @@ class Session {
 }  // namespace
 
 int run_session(const SandboxPlan& plan, const std::vector<ResolvedGrant>& grants, UniqueFd seccomp_bpf,
-                const std::string& root_dir, bool verbose) {
-  Session session(plan, grants, std::move(seccomp_bpf), verbose);
+                const std::string& root_dir, const SessionDescription& description, bool verbose) {
+  Session session(plan, grants, std::move(seccomp_bpf), description, verbose);
   return session.run(root_dir);
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host_path.h"
+#include "portal_client.h"
 #include "sandbox_plan.h"
 #include "unique_fd.h"
 
@@ -20,9 +21,11 @@ struct ResolvedGrant {
 };
 
 // Runs the session with its root mounted on ROOT_DIR and returns the
-// agent's exit status (128 + N for signal N). Throws Error when a launch
-// grant fails; the supervisor's own failures are its exit status.
+// agent's exit status (128 + N for signal N). The session is registered
+// with the portal as DESCRIPTION says before the agent starts. Throws Error
+// when a launch grant fails; the supervisor's own failures are its exit
+// status.
 int run_session(const SandboxPlan& plan, const std::vector<ResolvedGrant>& grants, UniqueFd seccomp_bpf,
-                const std::string& root_dir, bool verbose);
+                const std::string& root_dir, const SessionDescription& description, bool verbose);
 
 }  // namespace airlock

@@ -9,6 +9,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "control_protocol.h"
+#include "dbus_names.h"
 #include "error.h"
 #include "grant_mount.h"
 #include "unique_fd.h"
@@ -98,8 +101,21 @@ UniqueFd mount_root(const SupervisorConfig& config) {
   return root_fd;
 }
 
-// Answers one grant or revoke request.
-void handle_request(int control_fd, int root_fd, const ControlRequest& request, UniqueFd passed) {
+// Binds the portal's socket where the sandbox will find it, before anything
+// runs there; the launcher's copy of the descriptor goes to the portal.
+void bind_portal_socket(int root_fd, int socket_fd) {
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  int n = snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d%s", root_fd, kPortalSocketInside);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof address.sun_path) die("the portal socket's path is too long");
+  if (bind(socket_fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0 || listen(socket_fd, 64) != 0)
+    die("cannot create the portal socket in the sandbox root: %s", strerror(errno));
+  close(socket_fd);
+}
+
+// Answers one request on SOCK, where only the launcher may start bwrap.
+// Returns true for a start request, which the caller answers.
+bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequest& request, UniqueFd passed) {
   std::string message;
   int error = 0;
   switch (request.op) {
@@ -115,12 +131,56 @@ void handle_request(int control_fd, int root_fd, const ControlRequest& request, 
       error = unmount_grant(root_fd, request.path, &message);
       break;
     case ControlOp::kStart:
+      if (from_launcher) return true;
+      error = EPERM;
+      message = "only airlock run starts the sandbox";
+      break;
     default:
       error = EINVAL;
       message = "unexpected request";
       break;
   }
-  send_control_reply(control_fd, error, message);
+  send_control_reply(sock, error, message, request.seq);
+  return false;
+}
+
+// Serves one message on the control socket SOCK: false once it is closed.
+// A malformed message is answered; *START says the launcher asked to start.
+bool serve_control(int sock, bool from_launcher, int root_fd, bool* start) {
+  UniqueFd passed;
+  auto request = receive_control_request(sock, &passed);
+  if (!request) {
+    if (errno != EBADMSG) return false;
+    send_control_reply(sock, EBADMSG, "malformed request");
+    return true;
+  }
+  *start = handle_request(sock, from_launcher, root_fd, *request, std::move(passed));
+  return true;
+}
+
+// vfork: the child only unblocks signals and execs, so it need not copy
+// our page tables as fork would (~2 ms here, bench/). Not posix_spawn:
+// glibc's leaves its internal signals ignored in the child, and they
+// would reach the agent. Everything the child touches is made first. A
+// function of its own, so that no local of the caller lives across vfork.
+__attribute__((noinline)) pid_t start_bwrap(const SupervisorConfig& config, const sigset_t& mask) {
+  std::vector<char*> argv, envp;
+  for (const auto& arg : config.bwrap_argv) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& entry : config.environment) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
+  pid_t bwrap = vfork();
+  if (bwrap == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    // A vfork child may only write(2) and _exit; the launcher found bwrap
+    // moments ago, so this is rare.
+    static const char kMessage[] = "airlock: cannot run bwrap\n";
+    if (write(STDERR_FILENO, kMessage, sizeof kMessage - 1) < 0) _exit(kExitAirlockFailed);
+    _exit(kExitAirlockFailed);
+  }
+  if (bwrap < 0) die("cannot fork: %s", strerror(errno));
+  return bwrap;
 }
 
 }  // namespace
@@ -140,13 +200,22 @@ void run_supervisor(const SupervisorConfig& config) {
   enter_namespaces();
   UniqueFd root_fd = mount_root(config);
 
-  // Initial grants, until the grant maker says start.
-  for (;;) {
-    UniqueFd passed;
-    auto request = receive_control_request(control_fd, &passed);
-    if (!request) _exit(kExitAirlockFailed);  // the launcher has reported why
-    if (request->op == ControlOp::kStart) break;
-    handle_request(control_fd, root_fd.get(), *request, std::move(passed));
+  bind_portal_socket(root_fd.get(), config.portal_socket_fd);
+  if (!send_control_reply(control_fd, 0, "ready")) _exit(kExitAirlockFailed);
+
+  // Launch grants (the launcher's) and always-grants (the portal's, while
+  // the launcher registers the session), until the launcher says start.
+  bool portal_open = true;
+  for (bool start = false; !start;) {
+    struct pollfd fds[2] = {{control_fd, POLLIN, 0}, {config.portal_control_fd, POLLIN, 0}};
+    if (poll(fds, portal_open ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll: %s", strerror(errno));
+    }
+    if (fds[0].revents && !serve_control(control_fd, true, root_fd.get(), &start))
+      _exit(kExitAirlockFailed);  // the launcher has reported why
+    if (portal_open && fds[1].revents)
+      portal_open = serve_control(config.portal_control_fd, false, root_fd.get(), &start);
   }
 
   sigset_t mask;
@@ -156,33 +225,18 @@ void run_supervisor(const SupervisorConfig& config) {
   UniqueFd signal_fd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd) die("signalfd: %s", strerror(errno));
 
-  // vfork: the child only unblocks signals and execs, so it need not copy
-  // our page tables as fork would (~2 ms here, bench/). Not posix_spawn:
-  // glibc's leaves its internal signals ignored in the child, and they
-  // would reach the agent. Everything the child touches is made first.
-  std::vector<char*> argv, envp;
-  for (const auto& arg : config.bwrap_argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& entry : config.environment) envp.push_back(const_cast<char*>(entry.c_str()));
-  envp.push_back(nullptr);
-  pid_t bwrap = vfork();
-  if (bwrap == 0) {
-    sigprocmask(SIG_UNBLOCK, &mask, nullptr);
-    execve(argv[0], argv.data(), envp.data());
-    // A vfork child may only write(2) and _exit; the launcher found bwrap
-    // moments ago, so this is rare.
-    static const char kMessage[] = "airlock: cannot run bwrap\n";
-    if (write(STDERR_FILENO, kMessage, sizeof kMessage - 1) < 0) _exit(kExitAirlockFailed);
-    _exit(kExitAirlockFailed);
-  }
-  if (bwrap < 0) die("cannot fork: %s", strerror(errno));
+  pid_t bwrap = start_bwrap(config, mask);
   // Failure to announce the start leaves the launcher waiting for nothing.
   send_control_reply(control_fd, 0, "started");
 
+  // Run-time grants, until the sandbox ends. A grant maker that goes away
+  // leaves its grants in place: they last as long as the sandbox.
   bool control_open = true;
   for (;;) {
-    struct pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {control_fd, POLLIN, 0}};
-    if (poll(fds, control_open ? 2 : 1, -1) < 0) {
+    struct pollfd fds[3] = {{signal_fd.get(), POLLIN, 0},
+                            {control_open ? control_fd : -1, POLLIN, 0},
+                            {portal_open ? config.portal_control_fd : -1, POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       die("poll: %s", strerror(errno));
     }
@@ -201,16 +255,10 @@ void run_supervisor(const SupervisorConfig& config) {
         _exit(exit_status_from_wait(status));
       }
     }
-    if (control_open && fds[1].revents) {
-      UniqueFd passed;
-      auto request = receive_control_request(control_fd, &passed);
-      if (!request) {
-        if (errno == EBADMSG) send_control_reply(control_fd, EBADMSG, "malformed request");
-        else control_open = false;  // no more grants; the sandbox runs on until it ends
-        continue;
-      }
-      handle_request(control_fd, root_fd.get(), *request, std::move(passed));
-    }
+    bool start = false;
+    if (fds[1].revents) control_open = serve_control(control_fd, true, root_fd.get(), &start);
+    if (start) send_control_reply(control_fd, EALREADY, "the sandbox has started");
+    if (fds[2].revents) portal_open = serve_control(config.portal_control_fd, false, root_fd.get(), &start);
   }
 }
 

@@ -14,7 +14,12 @@
 namespace airlock {
 
 struct SupervisorConfig {
-  int control_fd = -1;  // grants, revokes, start
+  int control_fd = -1;         // the launcher's: launch grants, start
+  int portal_control_fd = -1;  // the portal's: grants and revokes at run time
+  // An unbound stream socket the launcher shares: bound at kPortalSocketInside
+  // in the root and listening before "ready" is sent, so the portal can serve
+  // the sandbox on it.
+  int portal_socket_fd = -1;
   pid_t launcher = 0;   // dies with it
   std::string root;     // empty directory to mount the root on
   std::vector<std::string> dirs;         // skeleton, mode 0755

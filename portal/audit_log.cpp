@@ -17,8 +17,8 @@ constexpr std::string_view kEvents[] = {
     "session-start", "session-end", "request", "decision", "grant", "use", "revoke", "expire", "forget",
 };
 constexpr std::string_view kScopes[] = {"once", "task", "always"};
-constexpr std::string_view kDeciders[] = {"policy", "person"};
-constexpr std::string_view kOutcomes[] = {"allow", "deny", "ask", "timeout", "error", "cancelled"};
+constexpr std::string_view kDeciders[] = {"policy", "person", "store"};
+constexpr std::string_view kOutcomes[] = {"allow", "deny", "ask", "timeout", "error", "cancelled", "throttled"};
 
 // Longest task description and rule, in bytes.
 constexpr std::size_t kMaxTaskBytes = 1024;

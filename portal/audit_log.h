@@ -40,11 +40,11 @@ struct AuditEvent {
   std::string resource{};    // canonical path, host:port or secret name; "" when kind is ""
   std::string access{};      // "", or an access of kind (see access_is_valid())
   std::string scope{};       // "" | once | task | always
-  std::string decided_by{};  // "" | policy | person
+  std::string decided_by{};  // "" | policy | person | store (an always-grant)
   // When the policy decided: which rule, as PolicyResult::reason names it
   // ("[Rule projects] in /etc/airlock/airlock.policy"): names, never values.
   std::string rule{};
-  std::string outcome{};  // "" | allow | deny | ask | timeout | error | cancelled
+  std::string outcome{};  // "" | allow | deny | ask | timeout | error | cancelled | throttled
 };
 
 struct AuditRecord : AuditEvent {

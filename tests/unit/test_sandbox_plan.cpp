@@ -41,6 +41,7 @@ PlanRequest request() {
   req.args = {"--flag"};
   req.root_dir = "/run/user/1000/airlock/root-x";
   req.init_binary = "/usr/libexec/airlock/airlock-init";
+  req.request_binary = "/usr/libexec/airlock/airlock-request";
   req.bwrap = "/usr/bin/bwrap";
   return req;
 }
@@ -91,13 +92,27 @@ TEST(SandboxPlan, RuntimeIsReadOnlyAndNothingOfTheSessionIsBound) {
   EXPECT_EQ(sources[0], "/run/user/1000/airlock/root-x");
   for (size_t i = 1; i < sources.size(); ++i) {
     const std::string& source = sources[i];
-    bool runtime = source == "/usr" || source.rfind("/etc/", 0) == 0 || source == "/usr/libexec/airlock/airlock-init";
+    bool runtime = source == "/usr" || source.rfind("/etc/", 0) == 0 || source == "/usr/libexec/airlock/airlock-init" ||
+                   source == "/usr/libexec/airlock/airlock-request";
     EXPECT_TRUE(runtime) << source << " is bound into the sandbox";
     for (const char* never : {"/etc/passwd", "/etc/shadow", "/etc/group", "/etc/machine-id", "/etc/ssh"})
       EXPECT_NE(source, never);
   }
   EXPECT_THAT(line, HasSubstr("--proc /proc"));
   EXPECT_THAT(line, HasSubstr("--dev /dev"));
+}
+
+// The portal's socket is in the root the supervisor made; the sandbox finds
+// it, and airlock-request, without anything of the host's session.
+TEST(SandboxPlan, PortalSocketAndClientAreAnnounced) {
+  SandboxPlan plan = build_sandbox_plan(request(), host());
+  EXPECT_THAT(plan.environment, Contains("AIRLOCK_PORTAL_ADDRESS=unix:path=/run/airlock/portal.sock"));
+  EXPECT_THAT(joined(bwrap_options(plan)),
+              HasSubstr("--ro-bind /usr/libexec/airlock/airlock-request /run/airlock/bin/airlock-request"));
+  bool on_path = false;
+  for (const auto& entry : plan.environment)
+    if (entry.rfind("PATH=", 0) == 0) on_path = entry.size() > 17 && entry.substr(entry.size() - 17) == ":/run/airlock/bin";
+  EXPECT_TRUE(on_path) << "airlock-request is on PATH, after everything else";
 }
 
 TEST(SandboxPlan, NewSessionOnlyWithoutATerminal) {

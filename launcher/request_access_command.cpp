@@ -1,0 +1,172 @@
+#include "request_access_command.h"
+
+#include <glib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dbus_names.h"
+#include "error.h"
+#include "request_portal.h"
+
+namespace airlock {
+
+namespace {
+
+struct AccessOptions {
+  AccessKind kind = AccessKind::kFolder;
+  std::string path;
+  bool writable = false;
+  std::string reason;
+  bool has_reason = false;
+  unsigned timeout_seconds = 0;
+};
+
+AccessOptions parse_options(int argc, char** argv) {
+  AccessOptions options;
+  options.kind = strcmp(argv[0], "file") == 0 ? AccessKind::kFile : AccessKind::kFolder;
+  const char* noun = options.kind == AccessKind::kFile ? "file" : "folder";
+
+  gboolean rw = FALSE;
+  g_autofree char* reason = nullptr;
+  int timeout = 0;
+  g_auto(GStrv) paths = nullptr;
+  GOptionEntry entries[] = {
+      {"rw", 0, 0, G_OPTION_ARG_NONE, &rw, "Ask for write access too (the default is read-only)", nullptr},
+      {"reason", 'r', 0, G_OPTION_ARG_STRING, &reason, "Why the agent needs it, shown to the person as such", "TEXT"},
+      {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+       "Withdraw the request after SECONDS without an answer (default: no limit)",
+       "SECONDS"},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, nullptr, nullptr},
+      {},
+  };
+  g_autofree char* prgname = g_strconcat("airlock-request ", argv[0], nullptr);
+  g_set_prgname(prgname);
+  g_autoptr(GOptionContext) context = g_option_context_new("PATH");
+  g_autofree char* summary = g_strdup_printf(
+      "Ask the person at the host, through the portal, for the host %s PATH, and wait\n"
+      "for the answer. A relative PATH is taken from the working directory. When it is\n"
+      "granted, the %s appears in this sandbox at once, at the path printed.",
+      noun, noun);
+  g_option_context_set_summary(context, summary);
+  g_option_context_set_description(context,
+                                   "Exit status: 0 granted, 1 denied or timed out, 2 any other failure.\n"
+                                   "See airlock-request(1).");
+  g_option_context_add_main_entries(context, entries, nullptr);
+  g_autoptr(GError) error = nullptr;
+  std::string see_help = std::string(" (see '") + prgname + " --help')";
+  if (!g_option_context_parse(context, &argc, &argv, &error)) throw Error(error->message + see_help, kRequestFailed);
+
+  guint count = paths ? g_strv_length(paths) : 0;
+  if (count == 0) throw Error(std::string("which ") + noun + "? Give a PATH" + see_help, kRequestFailed);
+  if (count > 1) throw Error(std::string("one PATH at a time, not ") + std::to_string(count) + see_help, kRequestFailed);
+  if (!*paths[0]) throw Error("PATH is empty" + see_help, kRequestFailed);
+  if (timeout < 0) throw Error("--timeout takes a number of seconds (0: no limit)" + see_help, kRequestFailed);
+
+  options.path = paths[0];
+  options.writable = rw;
+  if (reason) {
+    options.reason = reason;
+    options.has_reason = true;
+  }
+  options.timeout_seconds = static_cast<unsigned>(timeout);
+  return options;
+}
+
+// A relative path made absolute against the working directory, which
+// getcwd() gives without symlinks: "." components go and a leading ".."
+// climbs the working directory, both exact without looking at the file
+// system. A ".." after a component the person named could cross a symlink,
+// so it is kept and the portal refuses it. Absolute paths are sent as given:
+// the portal resolves and judges, never this client.
+std::string absolute_path(const std::string& path) {
+  if (path[0] == '/') return path;
+  g_autofree char* cwd = getcwd(nullptr, 0);
+  if (!cwd) throw Error(errno_message("cannot tell the working directory, to make " + path + " absolute"), kRequestFailed);
+
+  std::vector<std::string> components;
+  g_auto(GStrv) cwd_parts = g_strsplit(cwd, "/", -1);
+  for (char** part = cwd_parts; *part; ++part)
+    if (**part) components.emplace_back(*part);
+  size_t from_cwd = components.size();
+
+  g_auto(GStrv) parts = g_strsplit(path.c_str(), "/", -1);
+  for (char** part = parts; *part; ++part) {
+    if (!**part || strcmp(*part, ".") == 0) continue;
+    if (strcmp(*part, "..") == 0 && components.size() == from_cwd) {
+      if (from_cwd > 0) {  // at the root, ".." is the root
+        components.pop_back();
+        --from_cwd;
+      }
+      continue;
+    }
+    components.emplace_back(*part);
+  }
+  std::string absolute;
+  for (const auto& component : components) absolute += "/" + component;
+  return absolute.empty() ? "/" : absolute;
+}
+
+// Null when missing or not a string; otherwise lives as long as results.
+const char* lookup_string(GVariant* results, const char* key) {
+  const char* value = nullptr;
+  return g_variant_lookup(results, key, "&s", &value) ? value : nullptr;
+}
+
+int report(const AccessOptions& options, const std::string& requested, const PortalAnswer& answer) {
+  const char* outcome = lookup_string(answer.results, "outcome");
+  const char* message = lookup_string(answer.results, "message");
+  std::string shown = printable(requested.c_str());
+  if (answer.response == kResponseGranted) {
+    const char* path = lookup_string(answer.results, "path");
+    if (!path || !*path)
+      throw Error("the portal granted " + shown + " but did not say where it is visible: report this as a bug",
+                  kRequestFailed);
+    gboolean writable = FALSE;
+    g_variant_lookup(answer.results, "writable", "b", &writable);
+    if (options.writable && !writable)
+      fprintf(stderr, "airlock-request: %s was granted read-only, not read-write\n", printable(path).c_str());
+    // Exactly the path, for $(airlock-request folder ...).
+    printf("%s\n", path);
+    return kRequestGranted;
+  }
+  bool timed_out = outcome && strcmp(outcome, "timeout") == 0;
+  bool denied = answer.response == kResponseDenied || (outcome && strcmp(outcome, "denied") == 0);
+  if (answer.response != kResponseDenied && answer.response != kResponseOther)
+    throw Error("the portal answered with an unknown response code " + std::to_string(answer.response) +
+                    "; nothing was granted",
+                kRequestFailed);
+  if (denied || timed_out) {
+    std::string why = message && *message ? printable(message)
+                      : timed_out          ? "nobody answered for " + shown + "; nothing was granted"
+                                           : shown + " was not granted";
+    fprintf(stderr, "airlock-request: %s: %s\n", timed_out ? "timed out" : "denied", why.c_str());
+    return kRequestRefused;
+  }
+  throw Error(message && *message ? printable(message)
+                                  : "the portal could not answer the request for " + shown + "; nothing was granted",
+              kRequestFailed);
+}
+
+}  // namespace
+
+int request_access_command(int argc, char** argv) {
+  AccessOptions options = parse_options(argc, argv);
+  std::string path = absolute_path(options.path);
+
+  GVariantBuilder builder;
+  g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+  if (options.writable) g_variant_builder_add(&builder, "{sv}", "writable", g_variant_new_boolean(TRUE));
+  if (options.has_reason)
+    g_variant_builder_add(&builder, "{sv}", "reason", g_variant_new_string(options.reason.c_str()));
+  g_autoptr(GVariant) request_options = g_variant_ref_sink(g_variant_builder_end(&builder));
+
+  g_autoptr(GDBusConnection) connection = connect_to_portal();
+  PortalAnswer answer = request_access(connection, options.kind, path, request_options, options.timeout_seconds);
+  return report(options, path, answer);
+}
+
+}  // namespace airlock
