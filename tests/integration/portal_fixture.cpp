@@ -126,7 +126,7 @@ void PortalTest::SetUp() {
       {"XDG_RUNTIME_DIR", scratch_.path("run")},
       {"XDG_DATA_HOME", scratch_.path("data")},
       {"XDG_CONFIG_HOME", scratch_.path("config")},
-      {"AIRLOCK_PROMPT_TIMEOUT", "10"},
+      {"AIRLOCK_PROMPT_TIMEOUT", "3"},
   };
   for (const auto& [name, value] : env) {
     const char* old = getenv(name.c_str());
@@ -146,6 +146,10 @@ void PortalTest::SetUp() {
 }
 
 void PortalTest::TearDown() {
+  for (GDBusMethodInvocation* invocation : held_)
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(u@a{sv})", 2u, g_variant_new("a{sv}", nullptr)));
+  held_.clear();
+  if (prompter_registration_) g_dbus_connection_unregister_object(connection_, prompter_registration_);
   if (connection_) {
     g_dbus_connection_close_sync(connection_, nullptr, nullptr);
     g_object_unref(connection_);
@@ -243,6 +247,63 @@ pid_t PortalTest::portal_pid() {
   guint32 pid = 0;
   g_variant_get(reply, "(u)", &pid);
   return static_cast<pid_t>(pid);
+}
+
+namespace {
+
+const char kPrompterXml[] =
+    "<node><interface name='org.airlock.impl.Prompter'>"
+    "<method name='Prompt'><arg type='s' direction='in'/><arg type='a{sv}' direction='in'/>"
+    "<arg type='u' direction='out'/><arg type='a{sv}' direction='out'/></method>"
+    "<method name='Close'><arg type='s' direction='in'/></method>"
+    "</interface></node>";
+
+}  // namespace
+
+void PortalTest::hold_prompts() {
+  // A test double of the prompter: the real interface is the XML in data/,
+  // which this must match.
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml(kPrompterXml, nullptr);
+  static const GDBusInterfaceVTable vtable = {
+      +[](GDBusConnection*, const char*, const char*, const char*, const char* method, GVariant* parameters,
+          GDBusMethodInvocation* invocation, gpointer data) {
+        auto* self = static_cast<PortalTest*>(data);
+        if (g_strcmp0(method, "Close") == 0) {
+          g_dbus_method_invocation_return_value(invocation, nullptr);
+          return;
+        }
+        const char* id = nullptr;
+        g_variant_get_child(parameters, 0, "&s", &id);
+        self->prompts_.emplace_back(id);
+        self->held_.push_back(invocation);
+      },
+      nullptr, nullptr, {}};
+  g_autoptr(GError) error = nullptr;
+  prompter_registration_ = g_dbus_connection_register_object(connection_, "/org/airlock/Prompter", node->interfaces[0],
+                                                             &vtable, this, nullptr, &error);
+  ASSERT_NE(prompter_registration_, 0u) << error->message;
+  g_autoptr(GVariant) reply = manager_call("RegisterPrompter", g_variant_new("(a{sv})", nullptr), &error);
+  ASSERT_NE(reply, nullptr) << error->message;
+}
+
+std::string PortalTest::wait_for_prompt(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (prompts_.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) return "";
+    g_main_context_iteration(nullptr, FALSE);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string id = prompts_.front();
+  prompts_.erase(prompts_.begin());
+  return id;
+}
+
+bool PortalTest::answer(const std::string& id, bool allow, const std::string& scope) {
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GVariant) reply =
+      manager_call("Answer", g_variant_new("(sus)", id.c_str(), allow ? 0u : 1u, scope.c_str()), &error);
+  if (!reply) ADD_FAILURE() << "Answer: " << error->message;
+  return reply != nullptr;
 }
 
 }  // namespace airlock::test

@@ -68,6 +68,13 @@ class PortalTest : public ::testing::Test {
   GVariant* manager_call(const char* method, GVariant* args, GError** error);
   pid_t portal_pid();
 
+  // Makes this test a prompter that never answers by itself: requests
+  // wait until the test answers them through Manager.Answer.
+  void hold_prompts();
+  // The id of the next request that reached the held prompter; "" after TIMEOUT.
+  std::string wait_for_prompt(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool answer(const std::string& id, bool allow, const std::string& scope);
+
   Scratch scratch_;
   std::string exchange_;  // granted read-write to every agent, for its reports
   std::string project_;   // what the agents ask for: a folder with a file
@@ -75,6 +82,9 @@ class PortalTest : public ::testing::Test {
   GTestDBus* bus_ = nullptr;
   GDBusConnection* connection_ = nullptr;
   std::map<std::string, std::string> saved_env_;
+  guint prompter_registration_ = 0;
+  std::vector<std::string> prompts_;
+  std::vector<GDBusMethodInvocation*> held_;
 };
 
 }  // namespace airlock::test

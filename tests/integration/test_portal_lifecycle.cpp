@@ -1,0 +1,71 @@
+// Failure closes: a portal killed while a request waits grants nothing and
+// the agent hears of it; what was decided survives kill -9.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "portal_fixture.h"
+
+namespace airlock::test {
+namespace {
+
+using PortalLifecycle = PortalTest;
+
+TEST_F(PortalLifecycle, KillingThePortalWhileARequestWaitsGrantsNothing) {
+  hold_prompts();
+  auto agent = start_agent({}, "airlock-request folder " + project_ + "; echo rc=$?; sleep 0.5; ls " + project_);
+  std::string id = wait_for_prompt();
+  ASSERT_FALSE(id.empty()) << agent->err();
+  pid_t portal = portal_pid();
+  ASSERT_GT(portal, 0);
+  ASSERT_EQ(kill(portal, SIGKILL), 0);
+  EXPECT_EQ(agent->wait(), 2) << agent->out() << agent->err();
+  EXPECT_NE(agent->out().find("rc=2"), std::string::npos);
+  EXPECT_NE(agent->err().find("went away"), std::string::npos) << agent->err();
+  EXPECT_EQ(agent->out().find("README"), std::string::npos);
+  EXPECT_NE(agent->err().find("No such file"), std::string::npos);
+}
+
+// Unanswered prompts time out (the fixture's portal waits 3 s): denied.
+TEST_F(PortalLifecycle, AnUnansweredPromptTimesOutDenied) {
+  hold_prompts();
+  Result result = run_agent({}, "airlock-request folder " + project_ + "; echo rc=$?; ls " + project_ + "; true");
+  EXPECT_NE(result.out.find("rc=1"), std::string::npos) << result.out << result.err;
+  EXPECT_NE(result.err.find("nobody answered within 3 seconds"), std::string::npos) << result.err;
+  EXPECT_EQ(result.out.find("README"), std::string::npos);
+}
+
+// Two agents of one session asking for the same thing at once: one prompt,
+// one answer for both.
+TEST_F(PortalLifecycle, DuplicatePendingRequestsMerge) {
+  hold_prompts();
+  auto agent = start_agent({}, "airlock-request folder " + project_ + " & airlock-request folder " + project_ +
+                                   " & wait; ls " + project_);
+  std::string id = wait_for_prompt();
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(wait_for_prompt(std::chrono::milliseconds(500)), "") << "the same request was asked twice";
+  ASSERT_TRUE(answer(id, true, "task"));
+  EXPECT_EQ(agent->wait(), 0) << agent->err();
+  EXPECT_NE(agent->out().find("README"), std::string::npos) << agent->out();
+}
+
+TEST_F(PortalLifecycle, AuditLogAndAlwaysGrantsSurviveKill9) {
+  auto prompt = prompter({"--answer=allow", "--scope=always", "--count=1"});
+  ASSERT_EQ(run_agent({}, "airlock-request folder " + project_).status, 0);
+  pid_t portal = portal_pid();
+  ASSERT_GT(portal, 0);
+  ASSERT_EQ(kill(portal, SIGKILL), 0);
+  for (int i = 0; i < 100 && portal_pid() == portal; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // A new portal, started by the next call, finds both.
+  Result verify = airlock({"log", "--verify"}, options());
+  EXPECT_EQ(verify.status, 0) << verify.out << verify.err;
+  Result log = airlock({"log", "--json"}, options());
+  EXPECT_NE(log.out.find("\"event\":\"grant\""), std::string::npos) << log.out;
+  auto always = manager_list("ListAlways");
+  ASSERT_EQ(always.size(), 1u);
+  EXPECT_EQ(always[0]["resource"], project_);
+}
+
+}  // namespace
+}  // namespace airlock::test
