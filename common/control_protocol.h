@@ -19,6 +19,9 @@ enum class ControlOp : uint32_t {
   kGrant = 1,   // fd + canonical path: mount it into the sandbox
   kRevoke = 2,  // canonical path: detach the grant mounted there
   kStart = 3,   // initial grants are in place: start bwrap
+  // From a portal that restarted: detach every grant the portal's socket
+  // made, which that portal alone knew the scope of.
+  kRevokeAll = 4,
 };
 
 enum ControlFlags : uint32_t {

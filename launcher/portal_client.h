@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "unique_fd.h"
+
 namespace airlock {
 
 struct SessionDescription {
@@ -28,16 +30,28 @@ class PortalLink {
 
   // Registers the session (activating the portal when it is not running)
   // and returns true once the portal has applied the session's
-  // always-grants. False, with *WHY set for a warning, when there is no
-  // session bus or no portal: the sandbox then runs without run-time grants.
+  // always-grants; from then on, registers it again with a portal that
+  // restarts, as long as this lives (and the main loop runs). False, with
+  // *WHY set for a warning, when there is no session bus or no portal: the
+  // sandbox then runs without run-time grants. Keeps its own copies of
+  // both sockets.
   bool register_session(int control_fd, int listener_fd, const SessionDescription& description, std::string* why);
 
   const std::string& id() const { return id_; }
   GDBusConnection* bus() const { return bus_; }
 
  private:
+  GVariant* registration(GUnixFDList** fds, GError** error) const;
+  static void on_vanished(GDBusConnection* bus, const char* name, gpointer data);
+  static gboolean reregister(gpointer data);
+
   GDBusConnection* bus_ = nullptr;
   std::string id_;
+  SessionDescription description_;
+  UniqueFd control_, listener_;
+  guint watch_ = 0;
+  guint retry_ = 0;
+  int attempts_ = 0;
 };
 
 }  // namespace airlock

@@ -27,6 +27,7 @@
 #include "dbus_names.h"
 #include "error.h"
 #include "grant_mount.h"
+#include "host_path.h"
 #include "unique_fd.h"
 
 namespace airlock {
@@ -113,6 +114,13 @@ void bind_portal_socket(int root_fd, int socket_fd) {
   close(socket_fd);
 }
 
+// What the portal's socket has mounted, in order, for kRevokeAll.
+std::vector<std::string> portal_grants;
+
+void forget_portal_grants_within(const std::string& path) {
+  std::erase_if(portal_grants, [&](const std::string& granted) { return path_is_within(granted, path); });
+}
+
 // Answers one request on SOCK, where only the launcher may start bwrap.
 // Returns true for a start request, which the caller answers.
 bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequest& request, UniqueFd passed) {
@@ -126,9 +134,25 @@ bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequ
         break;
       }
       error = mount_grant(root_fd, request.path, passed.get(), (request.flags & kGrantReadOnly) != 0, &message);
+      if (error == 0 && !from_launcher) portal_grants.emplace_back(request.path);
       break;
     case ControlOp::kRevoke:
       error = unmount_grant(root_fd, request.path, &message);
+      // The detached mount took what was mounted beneath it along.
+      if (error == 0) forget_portal_grants_within(request.path);
+      break;
+    case ControlOp::kRevokeAll:
+      if (from_launcher) {
+        error = EPERM;
+        message = "only the portal revokes its grants";
+        break;
+      }
+      while (!portal_grants.empty()) {
+        std::string path = portal_grants.back();
+        std::string ignored;
+        unmount_grant(root_fd, path, &ignored);  // gone already when beneath one detached before
+        forget_portal_grants_within(path);
+      }
       break;
     case ControlOp::kStart:
       if (from_launcher) return true;

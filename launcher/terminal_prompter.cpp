@@ -549,7 +549,7 @@ struct TerminalPrompter::State {
               "  Allowing it overrides the deny list; \"always\" is not offered.\n";
     if (!hint_given)
       text += "  (once: this request only; task: until the session ends; always: remembered\n"
-              "  for this profile; Enter or n denies)\n";
+              "  for this profile in this workspace; Enter or n denies)\n";
     return text;
   }
 

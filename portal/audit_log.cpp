@@ -169,8 +169,12 @@ std::string AuditLog::row_hash(const AuditRecord& record) {
   return g_checksum_get_string(checksum);
 }
 
-std::int64_t AuditLog::append(const AuditEvent& event) {
-  check_event(event);
+void AuditLog::check(const AuditEvent& event) { check_event(event); }
+
+std::int64_t AuditLog::append(const AuditEvent& event) { return append_all({event}); }
+
+std::int64_t AuditLog::append_all(const std::vector<AuditEvent>& events) {
+  for (const auto& event : events) check_event(event);
   // IMMEDIATE: the tail is read and extended under the write lock, so two
   // processes appending at once cannot both chain to the same row.
   Transaction transaction(db_);
@@ -181,22 +185,28 @@ std::int64_t AuditLog::append(const AuditEvent& event) {
   std::int64_t last_seq = last.step() ? last.integer(0) : 0;
 
   AuditRecord record;
-  static_cast<AuditEvent&>(record) = event;
   // Chain to the anchor, not to whatever the table ends with: rows deleted
   // from the end stay a visible gap instead of being papered over, and a
   // row slipped in past the anchor stays a visible break. Either way the
   // log keeps working, so the portal can keep recording.
-  record.seq = std::max(anchor->last_seq, last_seq) + 1;
-  record.prev_hash = anchor->last_hash;
-  record.time = g_get_real_time();
-  record.hash = row_hash(record);
-
-  db_.prepare("INSERT INTO audit (" + std::string(kColumns) +
-              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(record.seq, record.time, record.event, record.session, record.profile, record.workspace, record.task,
-                record.kind, record.resource, record.access, record.scope, record.decided_by, record.rule,
-                record.outcome, record.prev_hash, record.hash)
-      .run();
+  record.seq = std::max(anchor->last_seq, last_seq);
+  record.hash = anchor->last_hash;
+  Statement insert = db_.prepare("INSERT INTO audit (" + std::string(kColumns) +
+                                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& event : events) {
+    std::int64_t seq = record.seq + 1;
+    std::string prev_hash = record.hash;
+    static_cast<AuditEvent&>(record) = event;
+    record.seq = seq;
+    record.prev_hash = prev_hash;
+    record.time = g_get_real_time();
+    record.hash = row_hash(record);
+    insert.bind_all(record.seq, record.time, record.event, record.session, record.profile, record.workspace,
+                    record.task, record.kind, record.resource, record.access, record.scope, record.decided_by,
+                    record.rule, record.outcome, record.prev_hash, record.hash)
+        .run();
+    insert.reset();
+  }
   db_.prepare("UPDATE audit_anchor SET last_seq = ?, last_hash = ? WHERE id = 1")
       .bind_all(record.seq, record.hash)
       .run();

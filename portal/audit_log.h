@@ -88,6 +88,11 @@ class AuditLog {
   // writing nothing, when a field is invalid; a caller that cannot log must
   // not grant.
   std::int64_t append(const AuditEvent& event);
+  // Appends EVENTS in one transaction (one write to disk for them all) and
+  // returns the last one's seq; all or none are written.
+  std::int64_t append_all(const std::vector<AuditEvent>& events);
+  // Throws Error, as append() would, when a field of EVENT is invalid.
+  static void check(const AuditEvent& event);
 
   // Matching rows, oldest first.
   std::vector<AuditRecord> query(const AuditQuery& filter = {});

@@ -1,6 +1,7 @@
 #include "file_access.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstring>
 #include <utility>
 
@@ -295,6 +296,10 @@ void FileAccess::decide(InFlight* request) {
       return respond(request, kResponseGranted, "granted", "", &held);
     }
 
+  // A person's revoke sticks for the session: what they took away is asked
+  // for again, whatever would have allowed it.
+  bool was_revoked = std::any_of(session->revoked.begin(), session->revoked.end(),
+                                 [&](const std::string& path) { return path_is_within(canonical, path); });
   request->policy = session->policy().evaluate(
       {.kind = request->kind, .resource = canonical, .access = request->access, .profile = session->info().profile});
   const PolicyResult& policy = request->policy;
@@ -304,15 +309,16 @@ void FileAccess::decide(InFlight* request) {
                    session);
     return respond(request, kResponseOther, "denied", "denied by the policy: " + policy.reason);
   }
-  if (policy.decision == Decision::kAllow) {
+  if (policy.decision == Decision::kAllow && !was_revoked) {
     portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access, .scope = "task",
                     .decided_by = "policy", .rule = policy.reason, .outcome = "allow"},
                    session);
     return grant(request, "task", "policy");
   }
 
-  // Ask: unless the person already answered for this task, or for always.
-  if (!policy.dangerous) {
+  // Ask: unless the person already answered for this task, or for always,
+  // and has not revoked it since.
+  if (!policy.dangerous && !was_revoked) {
     for (const auto& answer : session->task_answers)
       if (answer.kind == kind && path_is_within(canonical, answer.resource) && access_covers(answer.access, access)) {
         portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access, .scope = "task",
@@ -388,6 +394,8 @@ void FileAccess::on_answer(const std::string& key, const std::string& scope, boo
                    outcome == "timeout" ? "timeout" : (outcome == "error" ? "error" : "denied"), message);
   if (g_dbus_connection_is_closed(request->connection))
     return respond(request, kResponseOther, "error", "the agent stopped waiting; nothing was granted");
+  // The person's answer lifts their earlier revoke of it.
+  std::erase_if(session->revoked, [&](const std::string& path) { return path_is_within(path, request->host.canonical); });
   if (scope == "task")
     session->task_answers.push_back({kind, request->host.canonical, access});
   if (scope == "always") {
@@ -426,32 +434,54 @@ void FileAccess::grant(InFlight* request, const std::string& scope, const std::s
   GrantRecord record{.id = session->next_grant_id(), .kind = kind_word(request->kind), .resource = canonical,
                      .access = access, .scope = scope, .decided_by = decided_by, .since = g_get_real_time()};
   portal_->add_grant(session, record);
-  if (!portal_->audit({.event = "grant", .kind = record.kind, .resource = canonical, .access = access, .scope = scope,
-                       .decided_by = decided_by, .outcome = "allow"},
-                      session)) {
-    // Not on record, so not granted.
-    std::string unused;
-    portal_->revoke(session, record.id, &unused);
-    return respond(request, kResponseOther, "error", "the audit log cannot be written, so nothing can be granted");
-  }
+  portal_->audit({.event = "grant", .kind = record.kind, .resource = canonical, .access = access, .scope = scope,
+                  .decided_by = decided_by, .outcome = "allow"},
+                 session);
   respond(request, kResponseGranted, "granted", "", &record);
 }
 
-void FileAccess::respond(InFlight* request, unsigned response, const std::string& outcome, const std::string& message,
-                         const GrantRecord* grant) {
+namespace {
+
+GVariant* results_variant(const std::string& outcome, const std::string& path, const GrantRecord* grant,
+                          const std::string& message) {
   GVariantBuilder results;
   g_variant_builder_init(&results, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add(&results, "{sv}", "outcome", g_variant_new_string(outcome.c_str()));
   if (grant) {
-    g_variant_builder_add(&results, "{sv}", "path", g_variant_new_string(request->host.canonical.c_str()));
+    g_variant_builder_add(&results, "{sv}", "path", g_variant_new_string(path.c_str()));
     g_variant_builder_add(&results, "{sv}", "writable", g_variant_new_boolean(grant->access == "write"));
     g_variant_builder_add(&results, "{sv}", "grant", g_variant_new_string(grant->id.c_str()));
     g_variant_builder_add(&results, "{sv}", "scope", g_variant_new_string(grant->scope.c_str()));
     g_variant_builder_add(&results, "{sv}", "decided-by", g_variant_new_string(grant->decided_by.c_str()));
   }
   if (!message.empty()) g_variant_builder_add(&results, "{sv}", "message", g_variant_new_string(message.c_str()));
-  airlock_portal_request_emit_response(request->object, response, g_variant_builder_end(&results));
-  in_flight_.erase(request->key);
+  return g_variant_builder_end(&results);
+}
+
+}  // namespace
+
+// The answer goes out once its audit rows are on disk. A grant whose rows
+// cannot be written is not on record, so it is undone and reported as an
+// error.
+void FileAccess::respond(InFlight* request, unsigned response, const std::string& outcome, const std::string& message,
+                         const GrantRecord* grant) {
+  auto it = in_flight_.find(request->key);
+  std::shared_ptr<InFlight> owned(std::move(it->second));
+  in_flight_.erase(it);
+  std::optional<GrantRecord> granted;
+  if (grant) granted = *grant;
+  portal_->after_audit([this, owned, response, outcome, message, granted](bool written) {
+    if (written || !granted) {
+      airlock_portal_request_emit_response(owned->object, response,
+                                           results_variant(outcome, owned->host.canonical, granted ? &*granted : nullptr, message));
+      return;
+    }
+    std::string unused;
+    if (SandboxSession* session = portal_->session(owned->session)) portal_->revoke(session, granted->id, &unused);
+    airlock_portal_request_emit_response(
+        owned->object, kResponseOther,
+        results_variant("error", "", nullptr, "the audit log cannot be written, so nothing can be granted"));
+  });
 }
 
 void FileAccess::apply_always_grants(SandboxSession* session) {

@@ -84,6 +84,8 @@ Portal::Portal(GDBusConnection* bus, PortalConfig config)
 }
 
 Portal::~Portal() {
+  flush_audit();
+  if (flush_source_) g_source_remove(flush_source_);
   // Requests first: their answers reach into the sessions.
   files_.reset();
   prompts_.reset();
@@ -105,12 +107,46 @@ bool Portal::audit(AuditEvent event, const SandboxSession* session) {
     event.task = session->info().task;
   }
   try {
-    audit_.append(event);
-    return true;
+    AuditLog::check(event);
   } catch (const Error& error) {
-    g_warning("cannot write the audit log: %s", error.what());
+    g_warning("an audit event is invalid: %s", error.what());
     return false;
   }
+  audit_queue_.push_back(std::move(event));
+  if (!flush_source_)
+    flush_source_ = g_idle_add_full(
+        G_PRIORITY_DEFAULT,
+        [](gpointer data) -> gboolean {
+          auto* self = static_cast<Portal*>(data);
+          self->flush_source_ = 0;
+          self->flush_audit();
+          return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+  return true;
+}
+
+void Portal::after_audit(std::function<void(bool)> then) {
+  if (audit_queue_.empty()) return then(true);
+  after_audit_.push_back(std::move(then));
+}
+
+bool Portal::flush_audit() {
+  std::vector<AuditEvent> events = std::move(audit_queue_);
+  std::vector<std::function<void(bool)>> waiting = std::move(after_audit_);
+  audit_queue_.clear();
+  after_audit_.clear();
+  bool written = true;
+  if (!events.empty()) {
+    try {
+      audit_.append_all(events);
+    } catch (const Error& error) {
+      g_warning("cannot write the audit log: %s", error.what());
+      written = false;
+    }
+  }
+  for (auto& then : waiting) then(written);
+  return written;
 }
 
 void Portal::add_grant(SandboxSession* session, const GrantRecord& grant) {
@@ -136,6 +172,10 @@ bool Portal::revoke(SandboxSession* session, const std::string& grant_id, std::s
   grants.erase(std::remove_if(grants.begin(), grants.end(),
                               [&](const GrantRecord& g) { return path_is_within(g.resource, revoked.resource); }),
                grants.end());
+  // A revoke sticks: the next request for it asks the person again.
+  std::erase_if(session->task_answers,
+                [&](const SandboxSession::TaskAnswer& a) { return path_is_within(a.resource, revoked.resource); });
+  session->revoked.push_back(revoked.resource);
   for (const auto& grant : gone) {
     audit({.event = "revoke", .kind = grant.kind, .resource = grant.resource, .access = grant.access,
            .scope = grant.scope, .decided_by = "person"},
@@ -155,7 +195,9 @@ std::string Portal::register_session(GUnixFDList* fds, GVariant* control_handle,
   session_info.workspace = text_of(info, "workspace", kMaxResourceBytes, &why);
   session_info.command = text_of(info, "command", kMaxResourceBytes, &why);
   session_info.prompt = text_of(info, "prompt", 8, &why);
+  // Given only by a session registering again after a portal restart.
   std::string id = text_of(info, "id", kMaxNameBytes, &why);
+  bool again = !id.empty();
   if (!why.empty()) throw Error("RegisterSession: " + why);
   if (session_info.prompt.empty()) session_info.prompt = "auto";
   if (session_info.prompt != "auto" && session_info.prompt != "tty" && session_info.prompt != "none")
@@ -204,7 +246,21 @@ std::string Portal::register_session(GUnixFDList* fds, GVariant* control_handle,
     throw Error(std::string("RegisterSession: cannot serve the sandbox's socket: ") + error->message);
   raw->watch_end([this, id]() { end_session(id); });
   sessions_[id] = std::move(session);
-  audit({.event = "session-start"}, raw);
+  if (again) {
+    // What the previous portal granted, and for how long, died with it:
+    // revoked, so that nothing stays granted that no portal knows of.
+    std::string message;
+    int failed = raw->unmount_all(&message);
+    audit({.event = "session-start", .rule = "registered again after a portal restart"}, raw);
+    audit({.event = "revoke", .rule = "every run-time grant of the previous portal", .outcome = failed ? "error" : ""},
+          raw);
+    if (failed != 0) {
+      sessions_.erase(id);
+      throw Error("RegisterSession: cannot revoke the previous portal's grants: " + message);
+    }
+  } else {
+    audit({.event = "session-start"}, raw);
+  }
   files_->apply_always_grants(raw);
 
   GVariantBuilder b;
@@ -292,7 +348,11 @@ gboolean Portal::handle_revoke(AirlockManager* manager, GDBusMethodInvocation* i
   std::string message;
   if (!session) message = std::string("no running session ") + session_id + " (see 'airlock ps')";
   if (session && self->revoke(session, grant, &message)) {
-    airlock_manager_complete_revoke(manager, invocation);
+    g_object_ref(invocation);
+    self->after_audit([manager, invocation](bool) {
+      airlock_manager_complete_revoke(manager, invocation);
+      g_object_unref(invocation);
+    });
     return TRUE;
   }
   g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, message.c_str());
@@ -342,7 +402,11 @@ gboolean Portal::handle_forget(AirlockManager* manager, GDBusMethodInvocation* i
     g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, error.what());
     return TRUE;
   }
-  airlock_manager_complete_forget(manager, invocation);
+  g_object_ref(invocation);
+  self->after_audit([manager, invocation](bool) {
+    airlock_manager_complete_forget(manager, invocation);
+    g_object_unref(invocation);
+  });
   return TRUE;
 }
 

@@ -5,9 +5,11 @@
 
 #include <gio/gio.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "audit_log.h"
 #include "permission_store.h"
@@ -41,9 +43,16 @@ class Portal {
   PromptBroker& prompts() { return *prompts_; }
   SandboxSession* session(const std::string& id);
 
-  // Appends EVENT with SESSION's fields filled in. False when the log
-  // cannot be written: the caller must then not grant.
+  // Queues EVENT, with SESSION's fields filled in, for the audit log.
+  // Everything queued in one turn of the main loop is written in one
+  // transaction (a group commit: one write to disk however many requests
+  // came in at once). False when EVENT is invalid.
   bool audit(AuditEvent event, const SandboxSession* session);
+  // Runs THEN once every event queued so far is on disk, with false when
+  // the write failed: what is reported must be on record first.
+  void after_audit(std::function<void(bool written)> then);
+  // Writes the queue now.
+  bool flush_audit();
 
   // Records GRANT as SESSION's and announces it.
   void add_grant(SandboxSession* session, const GrantRecord& grant);
@@ -82,6 +91,9 @@ class Portal {
   std::unique_ptr<PromptBroker> prompts_;
   std::unique_ptr<FileAccess> files_;
   std::map<std::string, std::unique_ptr<SandboxSession>> sessions_;
+  std::vector<AuditEvent> audit_queue_;
+  std::vector<std::function<void(bool)>> after_audit_;
+  guint flush_source_ = 0;
 };
 
 // A GVariant dictionary of GRANT, as ListGrants gives it.

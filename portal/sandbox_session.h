@@ -62,6 +62,9 @@ class SandboxSession {
   // sentence in *MESSAGE.
   int mount(const std::string& canonical, int fd, bool read_only, std::string* message);
   int unmount(const std::string& canonical, std::string* message);
+  // Detaches every grant any portal made in this session (after a restart,
+  // when their scopes are unknown).
+  int unmount_all(std::string* message);
 
   std::vector<GrantRecord>& grants() { return grants_; }
   std::string next_grant_id() { return std::to_string(++grant_counter_); }
@@ -79,6 +82,9 @@ class SandboxSession {
     std::string kind, resource, access;
   };
   std::vector<TaskAnswer> task_answers;
+  // Folders and files a person revoked in this session: asked again, even
+  // where a task answer or an always-grant would have allowed them.
+  std::vector<std::string> revoked;
 
  private:
   static gboolean on_incoming(GSocketService* service, GSocketConnection* connection, GObject* source, gpointer data);

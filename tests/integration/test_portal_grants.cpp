@@ -21,7 +21,9 @@ TEST_F(PortalGrants, ApprovedReadOnlyFolderAppearsAndRevokeTakesItAway) {
                                "cat " + project_ + "/README > " + e + "/before 2>&1;"
                                "touch " + project_ + "/new 2> " + e + "/write-error;"
                                "echo > " + e + "/ready; while [ ! -e " + e + "/go ]; do sleep 0.05; done;"
-                               "ls -A " + project_ + " > " + e + "/after 2>&1; echo > " + e + "/done");
+                               "ls -A " + project_ + " > " + e + "/after 2>&1;"
+                               "airlock-request folder " + project_ + " 2> " + e + "/again; echo $? >> " + e + "/again;"
+                               "echo > " + e + "/done");
   ASSERT_TRUE(wait_for_file(e + "/ready")) << agent->err();
   EXPECT_NE(Scratch::read_file(e + "/invisible").find("No such file"), std::string::npos);
   EXPECT_EQ(Scratch::read_file(e + "/rc"), "0\n") << Scratch::read_file(e + "/err");
@@ -42,6 +44,10 @@ TEST_F(PortalGrants, ApprovedReadOnlyFolderAppearsAndRevokeTakesItAway) {
   Scratch::write_file(e + "/go", "");
   ASSERT_TRUE(wait_for_file(e + "/done"));
   EXPECT_EQ(Scratch::read_file(e + "/after").find("README"), std::string::npos) << Scratch::read_file(e + "/after");
+  // The revoke sticks: the task answer no longer grants it; the person is
+  // asked again (and nobody is there to answer now).
+  EXPECT_NE(Scratch::read_file(e + "/again").find("nobody can answer"), std::string::npos)
+      << Scratch::read_file(e + "/again");
   EXPECT_EQ(agent->wait(), 0) << agent->err();
   EXPECT_TRUE(manager_list("ListGrants", g_variant_new("(s)", "")).empty());
   EXPECT_EQ(prompt->wait(), 0) << prompt->err();

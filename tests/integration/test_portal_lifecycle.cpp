@@ -50,6 +50,36 @@ TEST_F(PortalLifecycle, DuplicatePendingRequestsMerge) {
   EXPECT_NE(agent->out().find("README"), std::string::npos) << agent->out();
 }
 
+// The session registers again with the portal that replaces a dead one:
+// what the dead portal granted is revoked (nobody knows its scope any
+// more), and the agent can ask again.
+TEST_F(PortalLifecycle, ARestartedPortalFindsTheSessionAgain) {
+  write_policy("[Rule project]\nKind=folder\nMatch=" + project_ + ";\nDecision=allow\n");
+  const std::string e = exchange_;
+  auto agent = start_agent({}, "airlock-request folder " + project_ + " > /dev/null && echo > " + e + "/granted;"
+                               "while [ ! -e " + e + "/go ]; do sleep 0.05; done;"
+                               "ls " + project_ + " > " + e + "/after-restart 2>&1;"
+                               "airlock-request folder " + project_ + " && cat " + project_ + "/README");
+  ASSERT_TRUE(wait_for_file(e + "/granted")) << agent->err();
+  auto before = manager_list("ListSessions");
+  ASSERT_EQ(before.size(), 1u);
+  pid_t portal = portal_pid();
+  ASSERT_EQ(kill(portal, SIGKILL), 0);
+  std::vector<Row> after;
+  for (int i = 0; i < 250 && after.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pid_t now = portal_pid();
+    if (now > 0 && now != portal) after = manager_list("ListSessions");
+  }
+  ASSERT_EQ(after.size(), 1u) << "the session did not register again";
+  EXPECT_EQ(after[0]["id"], before[0]["id"]);
+  EXPECT_TRUE(manager_list("ListGrants", g_variant_new("(s)", "")).empty());
+  Scratch::write_file(e + "/go", "");
+  EXPECT_EQ(agent->wait(), 0) << agent->err();
+  EXPECT_EQ(Scratch::read_file(e + "/after-restart").find("README"), std::string::npos);
+  EXPECT_NE(agent->out().find("project readme"), std::string::npos) << agent->out() << agent->err();
+}
+
 TEST_F(PortalLifecycle, AuditLogAndAlwaysGrantsSurviveKill9) {
   auto prompt = prompter({"--answer=allow", "--scope=always", "--count=1"});
   ASSERT_EQ(run_agent({}, "airlock-request folder " + project_).status, 0);

@@ -139,6 +139,25 @@ TEST_F(AuditLogTest, AppendsAndQueries) {
   EXPECT_EQ(result.head_hash, all[4].hash);
 }
 
+// The portal's group commit: several rows in one transaction, chained as
+// if appended one by one; a batch with an invalid row writes nothing.
+TEST_F(AuditLogTest, AppendsABatchInOneChain) {
+  {
+    AuditLog log(db_path());
+    log.append(grant_event(1));
+    EXPECT_EQ(log.append_all({grant_event(2), grant_event(3), grant_event(4)}), 4);
+    AuditEvent bad = grant_event(5);
+    bad.outcome = "maybe";
+    EXPECT_THROW(log.append_all({grant_event(5), bad}), Error);
+    auto rows = log.query();
+    ASSERT_EQ(rows.size(), 4u);
+    for (size_t i = 1; i < rows.size(); ++i) EXPECT_EQ(rows[i].prev_hash, rows[i - 1].hash);
+  }
+  AuditVerification result = verify();
+  EXPECT_TRUE(result.ok) << result.reason;
+  EXPECT_EQ(result.rows, 4);
+}
+
 TEST_F(AuditLogTest, AnEmptyLogVerifies) {
   AuditVerification result = AuditLog(db_path()).verify();
   EXPECT_TRUE(result.ok) << result.reason;
