@@ -3,3 +3,5 @@
 set -eu
 build=${1:?usage: bench/run.sh BUILD_DIR}
 "$build/bench/bench-launch" "$build/launcher/airlock" "${RUNS:-40}"
+echo
+"$build/bench/bench-portal" "$build" "${PORTAL_FOLDERS:-200}" "${PORTAL_RUNS:-5}" "${PORTAL_SECONDS:-2}"

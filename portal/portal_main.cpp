@@ -90,9 +90,13 @@ int main(int argc, char** argv) {
                                                (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0));
   guint owner = g_bus_own_name_on_connection(
       bus, airlock::kPortalBusName, flags, nullptr,
-      +[](GDBusConnection*, const char* name, gpointer data) {
+      +[](GDBusConnection* connection, const char* name, gpointer data) {
         auto* d = static_cast<Daemon*>(data);
-        fprintf(stderr, "airlock-portal: %s is taken by another portal, or was lost: exiting\n", name);
+        if (g_dbus_connection_is_closed(connection)) {
+          g_main_loop_quit(d->loop);  // the session ended
+          return;
+        }
+        fprintf(stderr, "airlock-portal: %s is owned by another portal: exiting (--replace takes it over)\n", name);
         d->status = 1;
         g_main_loop_quit(d->loop);
       },
