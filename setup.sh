@@ -153,12 +153,29 @@ install_agents() {
 
 run_demo() {
   build build
-  local workspace
+  local workspace services
   workspace=$(as_user mktemp -d "${TMPDIR:-/tmp}/airlock-demo-XXXXXX")
+  # A private session bus that starts the portal of this build on demand,
+  # as the installed D-Bus service file does on a desktop.
+  services=$(as_user mktemp -d "${TMPDIR:-/tmp}/airlock-demo-bus-XXXXXX")
+  as_user mkdir -p "$services/dbus-1/services"
+  printf '[D-BUS Service]\nName=org.airlock.Portal\nExec=%s\n' "$work_dir/build/portal/airlock-portal" |
+    as_user tee "$services/dbus-1/services/org.airlock.Portal.service" >/dev/null
   log "Running the demo agent in a sandbox (as $run_user)"
+  echo "   airlock prompt --answer=allow --scope=once --kind=folder --resource=$work_dir/policies &" >&2
   echo "   airlock run --task 'demo' --ro $work_dir/README.md --rw $workspace -- examples/demo-agent.sh" >&2
-  as_user meson devenv -C "$work_dir/build" --workdir "$workspace" airlock run --task "demo: show what an agent can see" \
-    --ro "$work_dir/README.md" --rw "$workspace" -- "$work_dir/examples/demo-agent.sh" "$work_dir/README.md"
+  as_user env XDG_DATA_DIRS="$services:/usr/share" dbus-run-session -- \
+    meson devenv -C "$work_dir/build" --workdir "$workspace" sh -c '
+      airlock prompt --answer=allow --scope=once --kind=folder --resource="$1/policies" > "$3/prompt.out" &
+      prompter=$!
+      tries=0
+      until grep -q ready "$3/prompt.out" 2>/dev/null || [ $tries -ge 200 ]; do sleep 0.05; tries=$((tries + 1)); done
+      airlock run --task "demo: show what an agent can see" --ro "$1/README.md" --rw "$2" -- \
+        "$1/examples/demo-agent.sh" "$1/README.md" "$1/policies"
+      status=$?
+      kill $prompter 2>/dev/null
+      exit $status' demo "$work_dir" "$workspace" "$services" 2>&1 | grep -v '^dbus-daemon\['
+  rm -rf "$services"
   echo
   echo "The agent wrote $(ls "$workspace" | tr '\n' ' ')into $workspace on the host."
 }

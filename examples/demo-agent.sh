@@ -1,8 +1,11 @@
 #!/bin/sh
 # A stand-in for an AI agent: it looks around the sandbox it was started in
-# and reports what it can and cannot reach. `./setup.sh demo` runs it as
-#   airlock run --ro README.md --rw WORKSPACE -- examples/demo-agent.sh README.md
-readme=${1:?usage: demo-agent.sh GRANTED-FILE}
+# and reports what it can and cannot reach, then asks the portal for a
+# folder it was not given. `./setup.sh demo` runs it as
+#   airlock run --ro README.md --rw WORKSPACE -- examples/demo-agent.sh README.md FOLDER
+# while `airlock prompt` answers its request for FOLDER from a script.
+readme=${1:?usage: demo-agent.sh GRANTED-FILE [FOLDER-TO-ASK-FOR]}
+folder=${2:-}
 
 check() {  # check "what" expected-outcome command...
   what=$1; expected=$2; shift 2
@@ -25,4 +28,12 @@ check "open a TCP connection (no network)" no bash -c 'exec 3<>/dev/tcp/127.0.0.
 check "see host processes" no sh -c '[ "$(ls /proc | grep -c "^[0-9]")" -gt 6 ]'
 check "write outside home, /tmp and grants" no mkdir /etc/planted
 check "create a user namespace" no unshare --user true
+if [ -n "$folder" ]; then
+  echo "What it asks for while it runs:"
+  check "see $(basename "$folder") before asking" no ls "$folder"
+  check "ask the portal for $(basename "$folder") (read-only)" yes \
+    airlock-request folder "$folder" --reason "the demo wants to read the shipped policies"
+  check "read $(basename "$folder") once granted" yes ls "$folder"
+  check "write into it (granted read-only)" no touch "$folder/planted"
+fi
 echo "Done: the agent had exactly what it was given."

@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
       bus, airlock::kPortalBusName, flags, nullptr,
       +[](GDBusConnection* connection, const char* name, gpointer data) {
         auto* d = static_cast<Daemon*>(data);
-        if (g_dbus_connection_is_closed(connection)) {
+        if (!connection || g_dbus_connection_is_closed(connection)) {
           g_main_loop_quit(d->loop);  // the session ended
           return;
         }
