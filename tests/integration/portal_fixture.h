@@ -67,6 +67,8 @@ class PortalTest : public ::testing::Test {
   std::vector<Row> manager_list(const char* method, GVariant* args = nullptr);
   GVariant* manager_call(const char* method, GVariant* args, GError** error);
   pid_t portal_pid();
+  // The test's own connection to the private bus.
+  GDBusConnection* connection() const { return connection_; }
 
   // Makes this test a prompter that never answers by itself: requests
   // wait until the test answers them through Manager.Answer.

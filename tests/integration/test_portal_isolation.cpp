@@ -23,6 +23,27 @@ TEST_F(PortalIsolation, ASessionSeesOnlyItsOwnGrants) {
   EXPECT_EQ(first->wait(), 0);
 }
 
+// The person's side: airlock ps and airlock grants show the running
+// session and what it holds.
+TEST_F(PortalIsolation, PsAndGrantsShowTheSessionAndItsGrants) {
+  write_policy("[Rule project]\nKind=folder\nMatch=" + project_ + ";\nDecision=allow\n");
+  const std::string e = exchange_;
+  auto agent = start_agent({"--task", "list me"}, "airlock-request folder " + project_ + " && echo > " + e +
+                                                      "/granted; while [ ! -e " + e + "/go ]; do sleep 0.05; done");
+  ASSERT_TRUE(wait_for_file(e + "/granted")) << agent->err();
+  Result ps = airlock({"ps"}, options());
+  EXPECT_EQ(ps.status, 0) << ps.err;
+  EXPECT_NE(ps.out.find("list me"), std::string::npos) << ps.out;
+  Result grants = airlock({"grants"}, options());
+  EXPECT_EQ(grants.status, 0) << grants.err;
+  EXPECT_NE(grants.out.find(project_), std::string::npos) << grants.out;
+  EXPECT_NE(grants.out.find("policy"), std::string::npos) << grants.out;
+  Scratch::write_file(e + "/go", "");
+  EXPECT_EQ(agent->wait(), 0);
+  Result none = airlock({"ps"}, options());
+  EXPECT_NE(none.out.find("no running sessions"), std::string::npos) << none.out;
+}
+
 TEST_F(PortalIsolation, TheSandboxHasNoRouteToTheSessionBus) {
   const char* address = getenv("DBUS_SESSION_BUS_ADDRESS");
   ASSERT_NE(address, nullptr);

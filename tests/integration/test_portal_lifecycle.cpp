@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "portal_fixture.h"
@@ -78,6 +79,31 @@ TEST_F(PortalLifecycle, ARestartedPortalFindsTheSessionAgain) {
   EXPECT_EQ(agent->wait(), 0) << agent->err();
   EXPECT_EQ(Scratch::read_file(e + "/after-restart").find("README"), std::string::npos);
   EXPECT_NE(agent->out().find("project readme"), std::string::npos) << agent->out() << agent->err();
+}
+
+// The Manager announces what the GUI shows: sessions, requests, grants.
+TEST_F(PortalLifecycle, TheManagerSignalsSessionsRequestsAndGrants) {
+  std::vector<std::string> seen;
+  guint subscription = g_dbus_connection_signal_subscribe(
+      connection(), "org.airlock.Portal", "org.airlock.Manager", nullptr, "/org/airlock/Manager", nullptr,
+      G_DBUS_SIGNAL_FLAGS_NONE,
+      +[](GDBusConnection*, const char*, const char*, const char*, const char* signal, GVariant*, gpointer data) {
+        static_cast<std::vector<std::string>*>(data)->emplace_back(signal);
+      },
+      &seen, nullptr);
+  hold_prompts();
+  auto agent = start_agent({}, "airlock-request folder " + project_);
+  std::string id = wait_for_prompt();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(answer(id, true, "once"));
+  EXPECT_EQ(agent->wait(), 0) << agent->err();
+  for (int i = 0; i < 100 && std::find(seen.begin(), seen.end(), "SessionRemoved") == seen.end(); ++i) {
+    g_main_context_iteration(nullptr, FALSE);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  g_dbus_connection_signal_unsubscribe(connection(), subscription);
+  std::vector<std::string> expected = {"SessionAdded", "RequestAdded", "RequestRemoved", "GrantAdded", "SessionRemoved"};
+  EXPECT_EQ(seen, expected);
 }
 
 TEST_F(PortalLifecycle, AuditLogAndAlwaysGrantsSurviveKill9) {
