@@ -120,6 +120,7 @@ struct FileAccess::InFlight {
   Access access = Access::kRead;
   std::string reason;
   PolicyResult policy;
+  std::string prompt;  // the prompt it waits for, if any
 
   ~InFlight() {
     if (object) {
@@ -174,6 +175,13 @@ void FileAccess::export_on(GDBusConnection* connection, SandboxSession* session)
   if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(files), connection, kPortalObjectPath, &error) ||
       !g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(info), connection, kPortalObjectPath, &error))
     g_warning("cannot serve a sandbox connection: %s", error->message);
+  // An agent that goes away withdraws what it was waiting for. (FileAccess
+  // lives as long as the portal's main loop runs, which dispatches this.)
+  g_signal_connect(connection, "closed",
+                   G_CALLBACK(+[](GDBusConnection* closed, gboolean, GError*, gpointer data) {
+                     static_cast<FileAccess*>(data)->withdraw_all(closed);
+                   }),
+                   this);
   // The objects live as long as the connection.
   g_object_set_data_full(G_OBJECT(connection), "airlock-file-access", files, g_object_unref);
   g_object_set_data_full(G_OBJECT(connection), "airlock-session-info", info, g_object_unref);
@@ -249,7 +257,16 @@ gboolean FileAccess::handle_request(RequestKind kind, GObject*, GDBusMethodInvoc
                                             .access = access_name(it->second->access),
                                             .outcome = "cancelled"},
                                            files->portal_->session(it->second->session));
+                     // Not destroyed inside its own handler: after it.
+                     auto* closed = it->second.release();
                      files->in_flight_.erase(it);
+                     if (!closed->prompt.empty()) files->portal_->prompts().withdraw(closed->prompt);
+                     g_idle_add(
+                         [](gpointer doomed) -> gboolean {
+                           delete static_cast<InFlight*>(doomed);
+                           return G_SOURCE_REMOVE;
+                         },
+                         closed);
                      return TRUE;
                    }),
                    this);
@@ -372,7 +389,7 @@ void FileAccess::decide(InFlight* request) {
   // An "always" never for a deny-list override (DESIGN.md).
   if (!policy.dangerous) details.scopes.emplace_back("always");
   std::string key = request->key;
-  portal_->prompts().ask(details, [this, key](const PromptAnswer& answer) {
+  request->prompt = portal_->prompts().ask(details, [this, key](const PromptAnswer& answer) {
     on_answer(key, answer.scope, answer.allow, answer.outcome, answer.by_person, answer.message);
   });
 }
@@ -530,6 +547,19 @@ void FileAccess::apply_always_grants(SandboxSession* session) {
     failed.outcome = "allow";
     portal_->audit(failed, session);
   }
+}
+
+void FileAccess::withdraw_all(GDBusConnection* connection) {
+  std::vector<std::string> prompts;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second->connection != connection) {
+      ++it;
+      continue;
+    }
+    if (!it->second->prompt.empty()) prompts.push_back(it->second->prompt);
+    it = in_flight_.erase(it);
+  }
+  for (const auto& prompt : prompts) portal_->prompts().withdraw(prompt);
 }
 
 void FileAccess::end_session(const std::string& session) {

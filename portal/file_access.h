@@ -35,6 +35,8 @@ class FileAccess {
 
   // SESSION ended: its requests in flight end with an error.
   void end_session(const std::string& session);
+  // CONNECTION closed: its requests are withdrawn, prompts included.
+  void withdraw_all(GDBusConnection* connection);
 
   struct InFlight;
 

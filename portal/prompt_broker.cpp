@@ -13,6 +13,7 @@ struct PromptBroker::Pending {
   PromptDetails details;
   int64_t since = 0;
   std::vector<Callback> waiters;
+  size_t withdrawn = 0;
   std::string prompter;  // the bus name asked, "" while none is
   GCancellable* cancellable = nullptr;
   guint timeout = 0;
@@ -72,11 +73,11 @@ PromptBroker::~PromptBroker() {
   for (auto& prompter : prompters_) g_bus_unwatch_name(prompter->watch);
 }
 
-void PromptBroker::ask(const PromptDetails& details, Callback done) {
+std::string PromptBroker::ask(const PromptDetails& details, Callback done) {
   for (auto& pending : pending_) {
     if (same_request(pending->details, details)) {
       pending->waiters.push_back(std::move(done));
-      return;
+      return pending->id;
     }
   }
   auto pending = std::make_unique<Pending>();
@@ -93,6 +94,16 @@ void PromptBroker::ask(const PromptDetails& details, Callback done) {
     listener_.added(raw->id, variant);
   }
   dispatch(raw);
+  return raw->id;
+}
+
+void PromptBroker::withdraw(const std::string& id) {
+  auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& pending) { return pending->id == id; });
+  if (it == pending_.end() || ++(*it)->withdrawn < (*it)->waiters.size()) return;
+  PromptAnswer answer;
+  answer.outcome = "cancelled";
+  answer.message = "the request was withdrawn";
+  finish(id, answer);
 }
 
 // Picks who asks: the session's own prompter, else the newest one for all

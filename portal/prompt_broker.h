@@ -47,8 +47,12 @@ class PromptBroker {
 
   // Asks a person; DONE runs exactly once, from the main loop. An identical
   // request of the same session that is already waiting gets the same
-  // answer instead of a second prompt.
-  void ask(const PromptDetails& details, Callback done);
+  // answer instead of a second prompt. Returns the prompt's id.
+  std::string ask(const PromptDetails& details, Callback done);
+
+  // One asker of prompt ID gave up (it closed its request); when none is
+  // left, the prompt is taken off the screen and its DONEs run, cancelled.
+  void withdraw(const std::string& id);
 
   // NAME (a unique bus name) serves org.airlock.impl.Prompter until it
   // leaves the bus; SESSION: only that session's requests ("" for all).

@@ -37,6 +37,25 @@ TEST_F(PortalLifecycle, AnUnansweredPromptTimesOutDenied) {
   EXPECT_EQ(result.out.find("README"), std::string::npos);
 }
 
+// An agent that stops waiting (Close, here by airlock-request's own
+// timeout) withdraws its prompt: nothing stays on the person's screen, and
+// nothing is granted.
+TEST_F(PortalLifecycle, AWithdrawnRequestLeavesNoPrompt) {
+  hold_prompts();
+  auto agent = start_agent({}, "airlock-request folder --timeout 1 " + project_ + "; echo rc=$?");
+  std::string id = wait_for_prompt();
+  ASSERT_FALSE(id.empty()) << agent->err();
+  EXPECT_EQ(agent->wait(), 0);
+  EXPECT_NE(agent->out().find("rc=2"), std::string::npos) << agent->out() << agent->err();
+  std::vector<Row> pending = {{}};
+  for (int i = 0; i < 100 && !pending.empty(); ++i) {
+    pending = manager_list("ListPending");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(pending.empty()) << "the withdrawn request still waits for a person";
+  EXPECT_TRUE(manager_list("ListGrants", g_variant_new("(s)", "")).empty());
+}
+
 // Two agents of one session asking for the same thing at once: one prompt,
 // one answer for both.
 TEST_F(PortalLifecycle, DuplicatePendingRequestsMerge) {
