@@ -7,6 +7,7 @@
 
 #include "airlock-dbus.h"
 #include "dbus_names.h"
+#include "decision.h"
 #include "error.h"
 #include "portal.h"
 
@@ -302,7 +303,7 @@ void FileAccess::decide(InFlight* request) {
                    canonical + (request->host.is_directory ? " is a folder: ask for it with RequestFolder"
                                                            : " is a file: ask for it with RequestFile"));
   std::string overlap = sandbox_overlap(canonical);
-  if (!overlap.empty()) return respond(request, kResponseOther, "deny", "cannot grant " + canonical + ": " + overlap);
+  if (!overlap.empty()) return respond(request, kResponseOther, "denied", "cannot grant " + canonical + ": " + overlap);
 
   // Already visible through a grant of this session.
   for (const auto& held : session->grants())
@@ -313,118 +314,20 @@ void FileAccess::decide(InFlight* request) {
       return respond(request, kResponseGranted, "granted", "", &held);
     }
 
-  // A person's revoke sticks for the session: what they took away is asked
-  // for again, whatever would have allowed it.
-  bool was_revoked = std::any_of(session->revoked.begin(), session->revoked.end(),
-                                 [&](const std::string& path) { return path_is_within(canonical, path); });
-  request->policy = session->policy().evaluate(
-      {.kind = request->kind, .resource = canonical, .access = request->access, .profile = session->info().profile});
-  const PolicyResult& policy = request->policy;
-  if (policy.decision == Decision::kDeny) {
-    portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access,
-                    .decided_by = "policy", .rule = policy.reason, .outcome = "deny"},
-                   session);
-    return respond(request, kResponseOther, "denied", "denied by the policy: " + policy.reason);
-  }
-  if (policy.decision == Decision::kAllow && !was_revoked) {
-    portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access, .scope = "task",
-                    .decided_by = "policy", .rule = policy.reason, .outcome = "allow"},
-                   session);
-    return grant(request, "task", "policy");
-  }
-
-  // Ask: unless the person already answered for this task, or for always,
-  // and has not revoked it since.
-  if (!policy.dangerous && !was_revoked) {
-    for (const auto& answer : session->task_answers)
-      if (answer.kind == kind && path_is_within(canonical, answer.resource) && access_covers(answer.access, access)) {
-        portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access, .scope = "task",
-                        .decided_by = "person", .rule = "allowed for this task earlier", .outcome = "allow"},
-                       session);
-        return grant(request, "task", "person");
-      }
-    AlwaysGrantKey key{.profile = session->info().profile, .workspace = session->info().workspace, .kind = kind,
-                       .resource = canonical};
-    bool always = false;
-    try {
-      always = portal_->store().lookup(key, access);
-    } catch (const Error& error) {
-      g_warning("cannot read the always-grants: %s", error.what());
-    }
-    if (always) {
-      portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access, .scope = "always",
-                      .decided_by = "store", .outcome = "allow"},
-                     session);
-      return grant(request, "always", "store");
-    }
-  }
-  if (session->info().prompt == "none") {
-    portal_->audit({.event = "decision", .kind = kind, .resource = canonical, .access = access,
-                    .decided_by = "policy", .rule = policy.reason, .outcome = "deny"},
-                   session);
-    return respond(request, kResponseOther, "denied",
-                   "the policy asks a person (" + policy.reason + "), and this session was started with --prompt=none");
-  }
-  if (portal_->prompts().pending_for(request->session) >= kMaxPendingPrompts) {
-    bool first = !session->flagged();
-    session->flag();
-    if (first) portal_->audit({.event = "request", .kind = kind, .resource = canonical, .outcome = "throttled"}, session);
-    return respond(request, kResponseOther, "error",
-                   "too many requests of this session wait for a person already: the session is throttled and "
-                   "flagged; wait for the answers");
-  }
-
-  PromptDetails details;
-  details.session = session->info().id;
-  details.profile = session->info().profile;
-  details.task = session->info().task;
-  details.prompt_mode = session->info().prompt;
-  details.kind = kind;
-  details.resource = canonical;
-  details.access = access;
-  details.reason = request->reason;
-  details.dangerous = policy.dangerous;
-  details.pid = session->info().pid;
-  details.scopes = {"once", "task"};
-  // An "always" never for a deny-list override (DESIGN.md).
-  if (!policy.dangerous) details.scopes.emplace_back("always");
   std::string key = request->key;
-  request->prompt = portal_->prompts().ask(details, [this, key](const PromptAnswer& answer) {
-    on_answer(key, answer.scope, answer.allow, answer.outcome, answer.by_person, answer.message);
-  });
+  request->prompt = airlock::decide(
+      portal_, session, {.kind = request->kind, .resource = canonical, .access = request->access, .reason = request->reason},
+      [this, key](const Verdict& verdict) { on_verdict(key, verdict); });
 }
 
-void FileAccess::on_answer(const std::string& key, const std::string& scope, bool allow, const std::string& outcome,
-                           bool by_person, const std::string& message) {
+void FileAccess::on_verdict(const std::string& key, const Verdict& verdict) {
   auto it = in_flight_.find(key);
   if (it == in_flight_.end()) return;  // closed, or its session ended
   InFlight* request = it->second.get();
-  SandboxSession* session = portal_->session(request->session);
-  const char* kind = kind_word(request->kind);
-  const char* access = access_name(request->access);
-  portal_->audit({.event = "decision", .kind = kind, .resource = request->host.canonical, .access = access,
-                  .scope = allow ? scope : "", .decided_by = by_person ? "person" : "",
-                  .outcome = allow ? "allow" : outcome},
-                 session);
-  if (!allow)
-    return respond(request, by_person && outcome == "deny" ? kResponseDenied : kResponseOther,
-                   outcome == "timeout" ? "timeout" : (outcome == "error" ? "error" : "denied"), message);
+  if (!verdict.allow) return respond(request, verdict.response, verdict.outcome, verdict.message);
   if (g_dbus_connection_is_closed(request->connection))
     return respond(request, kResponseOther, "error", "the agent stopped waiting; nothing was granted");
-  // The person's answer lifts their earlier revoke of it.
-  std::erase_if(session->revoked, [&](const std::string& path) { return path_is_within(path, request->host.canonical); });
-  if (scope == "task")
-    session->task_answers.push_back({kind, request->host.canonical, access});
-  if (scope == "always") {
-    try {
-      portal_->store().add({.profile = session->info().profile, .workspace = session->info().workspace, .kind = kind,
-                            .resource = request->host.canonical},
-                           access);
-    } catch (const Error& error) {
-      return respond(request, kResponseOther, "error", std::string("cannot remember the always-grant: ") + error.what());
-    }
-  }
-  grant(request, scope, "person");
+  grant(request, verdict.scope, verdict.decided_by);
 }
 
 void FileAccess::grant(InFlight* request, const std::string& scope, const std::string& decided_by) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "decision.h"
 #include "host_path.h"
 #include "policy.h"
 #include "sandbox_session.h"
@@ -48,8 +49,7 @@ class FileAccess {
   gboolean handle_request(RequestKind kind, GObject* skeleton, GDBusMethodInvocation* invocation, GVariant* path,
                           GVariant* options);
   void decide(InFlight* request);
-  void on_answer(const std::string& key, const std::string& scope, bool allow, const std::string& outcome,
-                 bool by_person, const std::string& message);
+  void on_verdict(const std::string& key, const Verdict& verdict);
   // Mounts REQUEST's object in its session; responds either way.
   void grant(InFlight* request, const std::string& scope, const std::string& decided_by);
   void respond(InFlight* request, unsigned response, const std::string& outcome, const std::string& message,

@@ -1,0 +1,43 @@
+// The decision every request goes through, whatever it asks for (a folder,
+// a file, a host): the policy first; for "ask", the person's earlier
+// answers in this session and the always-grants, unless the person revoked
+// it since; then a person, through the prompt broker. Every step is audited.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "policy.h"
+
+namespace airlock {
+
+class Portal;
+class SandboxSession;
+
+struct Question {
+  RequestKind kind = RequestKind::kFolder;
+  std::string resource;  // canonical
+  Access access = Access::kRead;
+  std::string reason;  // the agent's words, for the person
+};
+
+struct Verdict {
+  bool allow = false;
+  std::string scope;       // once | task | always, when allowed
+  std::string decided_by;  // policy | person | store, when allowed
+  unsigned response = 2;   // the Response code of a refusal
+  std::string outcome;     // the Response's: granted | denied | timeout | error
+  std::string message;     // why not, for the agent
+};
+
+// Decides QUESTION for SESSION and calls DONE exactly once, at once or when
+// a person answers. Returns the prompt's id when a person is asked, for
+// PromptBroker::withdraw().
+std::string decide(Portal* portal, SandboxSession* session, const Question& question,
+                   std::function<void(const Verdict&)> done);
+
+// Whether a grant or answer for HELD covers RESOURCE: a folder covers what
+// lies beneath it; localhost, 127.0.0.1 and [::1] are one host.
+bool resource_covers(RequestKind kind, const std::string& held, const std::string& resource);
+
+}  // namespace airlock
