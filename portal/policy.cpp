@@ -2,6 +2,8 @@
 
 #include <glib.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <set>
 #include <string_view>
@@ -264,8 +266,14 @@ bool rule_applies(const PolicyRule& rule, const PolicyRequest& request) {
 
 struct RuleMatch {
   bool full = false;
+  bool literal = false;              // a host pattern without a wildcard, with its port, matches
   const Pattern* beneath = nullptr;  // the first pattern that reaches beneath
 };
+
+bool is_literal(const Pattern& pattern) {
+  return std::all_of(pattern.segments.begin(), pattern.segments.end(),
+                     [](const pattern::Segment& segment) { return segment.type == pattern::Segment::Type::kLiteral; });
+}
 
 RuleMatch match_rule(const PolicyRule& rule, const std::vector<std::string_view>& parts, unsigned port,
                      bool want_beneath) {
@@ -275,7 +283,9 @@ RuleMatch match_rule(const PolicyRule& rule, const std::vector<std::string_view>
     Relation relation = relate(pattern.segments, parts);
     if (relation.full) {
       match.full = true;
-      return match;
+      match.literal = is_literal(pattern) && pattern.port != 0;
+      if (match.literal) return match;
+      continue;
     }
     if (want_beneath && relation.beneath && !match.beneath) match.beneath = &pattern;
   }
@@ -338,6 +348,7 @@ PolicyResult Policy::evaluate(const PolicyRequest& request) const {
   bool want_beneath = request.kind == RequestKind::kFolder;
 
   const PolicyRule* deciding = nullptr;
+  bool deciding_literal = false;
   const PolicyRule* inside = nullptr;
   const Pattern* inside_pattern = nullptr;
   for (auto rule = rules_.rbegin(); rule != rules_.rend(); ++rule) {
@@ -348,6 +359,7 @@ PolicyResult Policy::evaluate(const PolicyRequest& request) const {
     RuleMatch match = match_rule(*rule, parts, port, want_beneath && rule->decision != Decision::kAllow);
     if (match.full) {
       deciding = &*rule;
+      deciding_literal = match.literal;
       break;
     }
     if (match.beneath && (!inside || strictness(rule->decision) > strictness(inside->decision))) {
@@ -371,6 +383,7 @@ PolicyResult Policy::evaluate(const PolicyRequest& request) const {
     }
   } else if (deciding) {
     result.decision = deciding->decision;
+    result.literal = deciding_literal;
     result.source = deciding->source;
     result.rule = deciding->name;
     result.reason = rule_label(*deciding, context_.home);

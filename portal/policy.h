@@ -32,6 +32,10 @@ struct PolicyResult {
   // An Override=deny-list rule let a deny-listed path through to a person:
   // the prompt must show it as a warning.
   bool dangerous = false;
+  // Hosts: the deciding rule names HOST:PORT itself, without a wildcard:
+  // what "a grant names that address explicitly" means for the addresses
+  // the network proxy refuses otherwise (loopback, private, link-local...).
+  bool literal = false;
   std::string source;  // the layer of the deciding rule, "" when none decided
   std::string rule;    // its name (the NAME of [Rule NAME]), "" when none
   // For people and the audit log: "[Rule projects] in /etc/airlock/airlock.policy",

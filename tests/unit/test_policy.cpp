@@ -717,3 +717,22 @@ TEST(PolicyPerformance, AHundredThousandEvaluationsTakeWellUnderASecond) {
 
 }  // namespace
 }  // namespace airlock
+
+namespace airlock {
+namespace {
+
+// The network proxy lets a forbidden address (loopback, private...) through
+// only when a rule names it, port and all, without a wildcard.
+TEST(PolicyHosts, KnowsWhetherTheDecidingRuleNamesTheHostItself) {
+  Policy policy = one_file(
+      "[Rule everything]\nKind=host\nMatch=*\nDecision=allow\n"
+      "[Rule dev-server]\nKind=host\nMatch=127.0.0.1:8080;localhost:*;\nDecision=allow\n");
+  EXPECT_TRUE(check(policy, RequestKind::kHost, "127.0.0.1:8080").literal);
+  EXPECT_FALSE(check(policy, RequestKind::kHost, "localhost:8080").literal) << "a port wildcard is not a name";
+  PolicyResult other = check(policy, RequestKind::kHost, "10.0.0.1:80");
+  EXPECT_EQ(other.decision, Decision::kAllow);
+  EXPECT_FALSE(other.literal) << "Match=* names no address";
+}
+
+}  // namespace
+}  // namespace airlock
