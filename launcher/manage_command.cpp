@@ -63,7 +63,7 @@ std::string portal_failure(const GError* error) {
   std::string name = remote ? remote : "";
   g_autoptr(GError) stripped = g_error_copy(error);
   g_dbus_error_strip_remote_error(stripped);
-  std::string message = printable_text(stripped->message);
+  std::string message = terminal_safe(stripped->message);
   if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
     return "the airlock portal (" + std::string(kPortalBusName) +
            ") is not running and cannot be started: no D-Bus service file names it. Is airlock installed?";
@@ -93,7 +93,7 @@ ManagerPtr connect_manager() {
   g_autoptr(GDBusConnection) bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &error);
   if (!bus)
     throw Error(std::string("cannot connect to the session bus, where the airlock portal runs (") +
-                printable_text(error->message) +
+                terminal_safe(error->message) +
                 "): run airlock in a desktop session, or set DBUS_SESSION_BUS_ADDRESS to the bus's address");
   auto flags = static_cast<GDBusProxyFlags>(G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
                                             G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
@@ -172,12 +172,12 @@ std::string describe_grant(GVariant* grant, const PathDisplay& paths) {
   std::string text = kind + " " + paths.resource(kind, text_of(grant, "resource"));
   std::string access = text_of(grant, "access");
   if (!access.empty()) text += " (" + access + ")";
-  return printable_text(text);
+  return terminal_safe(text);
 }
 
 void require_no_arguments(const CommandLine& line, const char* usage) {
   if (!line.args.empty())
-    throw Error("unexpected argument '" + printable_text(line.args[0]) + "': usage: " + usage);
+    throw Error("unexpected argument '" + terminal_safe(line.args[0]) + "': usage: " + usage);
 }
 
 int ps_command(int argc, char** argv) {
@@ -256,7 +256,7 @@ int grants_command(int argc, char** argv) {
   CommandLine line = parse_command_line(argc, argv, "grants", "[SESSION]",
                                         "List the grants of SESSION, or of every running session.", entries);
   if (line.args.size() > 1)
-    throw Error("unexpected argument '" + printable_text(line.args[1]) +
+    throw Error("unexpected argument '" + terminal_safe(line.args[1]) +
                 "': usage: airlock grants [--json] [SESSION], or airlock grants --always [--json]");
   if (always && !line.args.empty())
     throw Error("--always lists the always-grants of every profile and takes no SESSION: usage: airlock grants "
@@ -273,7 +273,7 @@ int grants_command(int argc, char** argv) {
   GVariant* reply = nullptr;
   if (!airlock_manager_call_list_grants_sync(manager.get(), session.c_str(), &reply, nullptr, &error))
     throw Error((session.empty() ? std::string("cannot list the grants: ")
-                                 : "cannot list the grants of session " + printable_text(session) + ": ") +
+                                 : "cannot list the grants of session " + terminal_safe(session) + ": ") +
                 portal_failure(error));
   VariantPtr grants = adopt(reply);
   if (json) {
@@ -282,7 +282,7 @@ int grants_command(int argc, char** argv) {
   }
   if (g_variant_n_children(grants.get()) == 0) {
     if (session.empty()) printf("no grants\n");
-    else printf("session %s has no grants\n", printable_text(session).c_str());
+    else printf("session %s has no grants\n", terminal_safe(session).c_str());
     return 0;
   }
   PathDisplay paths;
@@ -310,7 +310,7 @@ int revoke_command(int argc, char** argv) {
   const std::string& grant_id = line.args[1];
   if (session.empty() || grant_id.empty())
     throw Error("the session's or the grant's id is empty: see the SESSION and ID columns of 'airlock grants'");
-  std::string what = "grant " + printable_text(grant_id) + " of session " + printable_text(session);
+  std::string what = "grant " + terminal_safe(grant_id) + " of session " + terminal_safe(session);
 
   ManagerPtr manager = connect_manager();
   // What the grant was, to say so once it is gone.
@@ -344,7 +344,7 @@ int forget_command(int argc, char** argv) {
   for (const auto& arg : line.args) {
     guint64 id = 0;
     if (!g_ascii_string_to_unsigned(arg.c_str(), 10, 1, G_MAXINT64, &id, nullptr))
-      throw Error("'" + printable_text(arg) +
+      throw Error("'" + terminal_safe(arg) +
                   "' is not an always-grant id: give a number from the ID column of 'airlock grants --always'");
     ids.push_back(static_cast<std::int64_t>(id));
   }
@@ -365,9 +365,9 @@ int forget_command(int argc, char** argv) {
     while (GVariant* raw = g_variant_iter_next_value(&iter)) {
       VariantPtr grant = adopt(raw);
       if (number_of(raw, "id") != id) continue;
-      description = describe_grant(raw, paths) + ", profile " + printable_text(text_of(raw, "profile"));
+      description = describe_grant(raw, paths) + ", profile " + terminal_safe(text_of(raw, "profile"));
       std::string workspace = text_of(raw, "workspace");
-      if (!workspace.empty()) description += ", workspace " + printable_text(paths.path(workspace));
+      if (!workspace.empty()) description += ", workspace " + terminal_safe(paths.path(workspace));
     }
     // Like rm: each id on its own, a failure reported and the rest still done.
     if (!airlock_manager_call_forget_sync(manager.get(), id, nullptr, &error)) {
@@ -387,7 +387,7 @@ int forget_command(int argc, char** argv) {
 // --since: "2026-11-03", "2026-11-03 14:00[:SS]" (local time, or with a
 // zone), or an age: 90s, 10m, 2h, 3d, 1w.
 std::int64_t parse_since(const std::string& text) {
-  std::string error_text = "cannot read --since '" + printable_text(text) +
+  std::string error_text = "cannot read --since '" + terminal_safe(text) +
                            "': give a local time like 2026-11-03 or '2026-11-03 14:00', or an age like 10m, 2h or 3d";
   if (text.size() >= 2 && g_ascii_isdigit(text[0])) {
     std::string number = text.substr(0, text.size() - 1);
@@ -473,10 +473,10 @@ int verify_log(AirlockManager* manager, bool json) {
     print_json(out);
   } else if (ok) {
     printf("audit log verified: %s rows, head %s %s\n", number_text(result.get(), "rows").c_str(),
-           number_text(result.get(), "head-seq").c_str(), printable_text(text_of(result.get(), "head-hash")).c_str());
+           number_text(result.get(), "head-seq").c_str(), terminal_safe(text_of(result.get(), "head-hash")).c_str());
   } else {
     printf("audit log DAMAGED at row %s: %s\n", number_text(result.get(), "bad-seq").c_str(),
-           printable_text(text_of(result.get(), "reason")).c_str());
+           terminal_safe(text_of(result.get(), "reason")).c_str());
   }
   return ok ? 0 : 1;
 }
@@ -510,9 +510,9 @@ int log_command(int argc, char** argv) {
   std::int64_t since = since_text ? parse_since(since_text) : 0;
   guint64 after = 0, limit = 0;
   if (after_text && !g_ascii_string_to_unsigned(after_text, 10, 0, G_MAXINT64, &after, nullptr))
-    throw Error("--after '" + printable_text(after_text) + "' is not a sequence number: give the SEQ of a row");
+    throw Error("--after '" + terminal_safe(after_text) + "' is not a sequence number: give the SEQ of a row");
   if (limit_text && !g_ascii_string_to_unsigned(limit_text, 10, 1, G_MAXUINT32, &limit, nullptr))
-    throw Error("--limit '" + printable_text(limit_text) + "' is not a number of rows: give a number from 1 on");
+    throw Error("--limit '" + terminal_safe(limit_text) + "' is not a number of rows: give a number from 1 on");
   std::string session_id = session ? session : "";
 
   ManagerPtr manager = connect_manager();

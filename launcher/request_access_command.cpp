@@ -119,7 +119,7 @@ const char* lookup_string(GVariant* results, const char* key) {
 int report(const AccessOptions& options, const std::string& requested, const PortalAnswer& answer) {
   const char* outcome = lookup_string(answer.results, "outcome");
   const char* message = lookup_string(answer.results, "message");
-  std::string shown = printable(requested.c_str());
+  std::string shown = terminal_safe(requested.c_str());
   if (answer.response == kResponseGranted) {
     const char* path = lookup_string(answer.results, "path");
     if (!path || !*path)
@@ -128,7 +128,7 @@ int report(const AccessOptions& options, const std::string& requested, const Por
     gboolean writable = FALSE;
     g_variant_lookup(answer.results, "writable", "b", &writable);
     if (options.writable && !writable)
-      fprintf(stderr, "airlock-request: %s was granted read-only, not read-write\n", printable(path).c_str());
+      fprintf(stderr, "airlock-request: %s was granted read-only, not read-write\n", terminal_safe(path).c_str());
     // Exactly the path, for $(airlock-request folder ...).
     printf("%s\n", path);
     return kRequestGranted;
@@ -140,13 +140,13 @@ int report(const AccessOptions& options, const std::string& requested, const Por
                     "; nothing was granted",
                 kRequestFailed);
   if (denied || timed_out) {
-    std::string why = message && *message ? printable(message)
+    std::string why = message && *message ? terminal_safe(message)
                       : timed_out          ? "nobody answered for " + shown + "; nothing was granted"
                                            : shown + " was not granted";
     fprintf(stderr, "airlock-request: %s: %s\n", timed_out ? "timed out" : "denied", why.c_str());
     return kRequestRefused;
   }
-  throw Error(message && *message ? printable(message)
+  throw Error(message && *message ? terminal_safe(message)
                                   : "the portal could not answer the request for " + shown + "; nothing was granted",
               kRequestFailed);
 }

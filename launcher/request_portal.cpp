@@ -241,21 +241,6 @@ std::string dbus_error_message(GDBusConnection* connection, GError* error) {
   return error->message;
 }
 
-std::string printable(const char* text) {
-  std::string result;
-  for (const char* c = text; *c; ++c) {
-    auto byte = static_cast<unsigned char>(*c);
-    if (byte < 0x20 || byte == 0x7f) {
-      char escaped[5];
-      g_snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-      result += escaped;
-    } else {
-      result += *c;
-    }
-  }
-  return result;
-}
-
 PortalAnswer request_access(GDBusConnection* connection, AccessKind kind, const std::string& path,
                             GVariant* options, unsigned timeout_seconds) {
   RequestWait wait(connection, kind);

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "terminal_text.h"
+
 namespace airlock {
 
 // Exit statuses of airlock-request.
@@ -22,10 +24,6 @@ GDBusConnection* connect_to_portal();
 
 // A D-Bus error as the person should read it: without the remote error name.
 std::string dbus_error_message(GDBusConnection* connection, GError* error);
-
-// A string from the portal made safe for a terminal: control characters
-// (a file name may hold escape sequences) become \xNN.
-std::string printable(const char* text);
 
 enum class AccessKind { kFolder, kFile };
 

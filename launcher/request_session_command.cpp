@@ -64,9 +64,9 @@ void print_json(GVariant* value) {
 std::string shown_value(GVariant* dict, const char* key) {
   g_autoptr(GVariant) value = g_variant_lookup_value(dict, key, nullptr);
   if (!value) return "-";
-  if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) return printable(g_variant_get_string(value, nullptr));
+  if (g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) return terminal_safe(g_variant_get_string(value, nullptr));
   g_autofree char* text = g_variant_print(value, FALSE);
-  return printable(text);
+  return terminal_safe(text);
 }
 
 std::string shown_since(GVariant* grant) {
@@ -133,7 +133,7 @@ void print_info(GVariant* info) {
     if (!known) others.emplace_back(key);
   }
   std::sort(others.begin(), others.end());
-  for (const auto& other : others) lines.emplace_back(printable(other.c_str()), shown_value(info, other.c_str()));
+  for (const auto& other : others) lines.emplace_back(terminal_safe(other.c_str()), shown_value(info, other.c_str()));
   size_t width = 0;
   for (const auto& line : lines) width = std::max(width, line.first.size());
   for (const auto& [label, value] : lines)

@@ -16,6 +16,7 @@
 #include "airlock-dbus.h"
 #include "dbus_names.h"
 #include "error.h"
+#include "terminal_text.h"
 
 namespace airlock {
 
@@ -105,112 +106,16 @@ bool read_details(GVariant* details, Request* request, std::string* problem) {
   return true;
 }
 
-// One character of untrusted text as it is put on the terminal, and the
-// columns it takes.
-struct Cell {
-  std::string text;
-  int width;
-};
-
-// Characters that move the cursor, change the terminal's state, reorder
-// text (bidirectional controls) or are invisible become visible escapes:
-// text from a request can never paint anything but itself.
-bool needs_escape(gunichar c) {
-  if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f)) return true;
-  switch (g_unichar_type(c)) {
-    case G_UNICODE_CONTROL:
-    case G_UNICODE_FORMAT:  // bidi overrides and isolates, zero-width joiners, BOM
-    case G_UNICODE_UNASSIGNED:
-    case G_UNICODE_PRIVATE_USE:
-    case G_UNICODE_SURROGATE:
-    case G_UNICODE_LINE_SEPARATOR:
-    case G_UNICODE_PARAGRAPH_SEPARATOR:
-      return true;
-    case G_UNICODE_LOWERCASE_LETTER:
-    case G_UNICODE_MODIFIER_LETTER:
-    case G_UNICODE_OTHER_LETTER:
-    case G_UNICODE_TITLECASE_LETTER:
-    case G_UNICODE_UPPERCASE_LETTER:
-    case G_UNICODE_SPACING_MARK:
-    case G_UNICODE_ENCLOSING_MARK:
-    case G_UNICODE_NON_SPACING_MARK:
-    case G_UNICODE_DECIMAL_NUMBER:
-    case G_UNICODE_LETTER_NUMBER:
-    case G_UNICODE_OTHER_NUMBER:
-    case G_UNICODE_CONNECT_PUNCTUATION:
-    case G_UNICODE_DASH_PUNCTUATION:
-    case G_UNICODE_CLOSE_PUNCTUATION:
-    case G_UNICODE_FINAL_PUNCTUATION:
-    case G_UNICODE_INITIAL_PUNCTUATION:
-    case G_UNICODE_OTHER_PUNCTUATION:
-    case G_UNICODE_OPEN_PUNCTUATION:
-    case G_UNICODE_CURRENCY_SYMBOL:
-    case G_UNICODE_MODIFIER_SYMBOL:
-    case G_UNICODE_MATH_SYMBOL:
-    case G_UNICODE_OTHER_SYMBOL:
-    case G_UNICODE_SPACE_SEPARATOR:
-      return false;
-    default:
-      return true;
-  }
-}
-
-Cell ascii_cell(std::string text) {
+// A cell of text that is ours, not the request's (all ASCII).
+TerminalCell ascii_cell(std::string text) {
   int width = static_cast<int>(text.size());
   return {std::move(text), width};
 }
 
-// TEXT as cells; QUOTED also escapes the double quote, for text shown
-// between quotes. *ESCAPED (when given) is set when a character had to be
-// shown as an escape, which is worth a word to the person.
-std::vector<Cell> neutralise(std::string_view text, bool quoted, bool* escaped = nullptr) {
-  std::vector<Cell> cells;
-  bool any = false;
-  const char* p = text.data();
-  const char* end = p + text.size();
-  while (p < end) {
-    gunichar c = g_utf8_get_char_validated(p, end - p);
-    if (c == static_cast<gunichar>(-1) || c == static_cast<gunichar>(-2)) {
-      g_autofree char* escape = g_strdup_printf("\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(*p)));
-      cells.push_back(ascii_cell(escape));
-      any = true;
-      ++p;
-      continue;
-    }
-    const char* next = g_utf8_next_char(p);
-    if (c == '\\' || (quoted && c == '"')) {
-      cells.push_back(ascii_cell(std::string("\\") + static_cast<char>(c)));
-    } else if (needs_escape(c)) {
-      g_autofree char* escape = c == '\n'   ? g_strdup("\\n")
-                                : c == '\t' ? g_strdup("\\t")
-                                : c == '\r' ? g_strdup("\\r")
-                                : c < 0x80  ? g_strdup_printf("\\x%02x", c)
-                                            : g_strdup_printf("\\u%04x", c);
-      cells.push_back(ascii_cell(escape));
-      any = any || (c != '\n' && c != '\t');
-    } else {
-      int width = g_unichar_iszerowidth(c) ? 0 : g_unichar_iswide(c) ? 2 : 1;
-      cells.push_back({std::string(p, next), width});
-    }
-    p = next;
-  }
-  if (escaped) *escaped = *escaped || any;
-  return cells;
-}
-
-std::string joined(const std::vector<Cell>& cells) {
-  std::string text;
-  for (const auto& cell : cells) text += cell.text;
-  return text;
-}
-
-// Untrusted text made safe for one line of a log or the terminal.
-std::string shown(std::string_view text) { return joined(neutralise(text, false)); }
-
 // CELLS broken into lines of at most WIDTH columns, at a space when there
 // is one in the second half of the line. Wrapping is done here, not by the
 // terminal, so that every line can carry its own prefix.
-std::vector<std::string> wrap(const std::vector<Cell>& cells, int width) {
+std::vector<std::string> wrap(const std::vector<TerminalCell>& cells, int width) {
   std::vector<std::string> lines;
   size_t start = 0;
   while (start < cells.size()) {
@@ -244,7 +149,7 @@ std::string what_is_asked(const Request& request) {
     return (access.empty() ? std::string("access") : access + " access") + " to the " + request.kind;
   if (request.kind == "host") return "a network connection to";
   if (request.kind == "secret") return "the secret";
-  return "access (" + shown(request.kind) + ") to";
+  return "access (" + terminal_safe(request.kind) + ") to";
 }
 
 std::string scope_words(const std::string& scope) {
@@ -255,11 +160,11 @@ std::string scope_words(const std::string& scope) {
 
 // "folder /home/me/src (read)", for logs.
 std::string summary(const Request& request) {
-  std::string text = shown(request.kind) + " " + shown(request.resource);
-  if (!request.access.empty()) text += " (" + shown(request.access) + ")";
+  std::string text = terminal_safe(request.kind) + " " + terminal_safe(request.resource);
+  if (!request.access.empty()) text += " (" + terminal_safe(request.access) + ")";
   text += " [";
-  if (!request.session.empty()) text += "session " + shown(request.session) + ", ";
-  return text + "request " + shown(request.id) + "]";
+  if (!request.session.empty()) text += "session " + terminal_safe(request.session) + ", ";
+  return text + "request " + terminal_safe(request.id) + "]";
 }
 
 void write_all(int fd, const std::string& text) {
@@ -286,8 +191,6 @@ void log_line(const std::string& text) {
 }
 
 }  // namespace
-
-std::string terminal_safe(std::string_view text) { return shown(text); }
 
 struct TerminalPrompter::State {
   GDBusConnection* bus;
@@ -366,7 +269,7 @@ struct TerminalPrompter::State {
     request.invocation = invocation;
     std::string problem;
     if (!read_details(details, &request, &problem)) {
-      log_line("refused request " + shown(request.id) + ": " + shown(problem));
+      log_line("refused request " + terminal_safe(request.id) + ": " + terminal_safe(problem));
       g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "Prompt: %s",
                                             problem.c_str());
       return TRUE;
@@ -474,7 +377,7 @@ struct TerminalPrompter::State {
       return reply(request, kResponseOther, "");
     }
     if (!s.resource_glob.empty() && !g_pattern_match_simple(s.resource_glob.c_str(), request.resource.c_str())) {
-      log(request, "dismissed (not --resource=" + shown(s.resource_glob) + ")");
+      log(request, "dismissed (not --resource=" + terminal_safe(s.resource_glob) + ")");
       return reply(request, kResponseOther, "");
     }
     if (!offers(request, s.scope)) {
@@ -515,7 +418,7 @@ struct TerminalPrompter::State {
       if (value.empty()) return;
       std::string padded = std::string("  ") + label;
       padded += std::string(12 - padded.size(), ' ');
-      auto lines = wrap(neutralise(value, false, &escaped), width - static_cast<int>(padded.size()));
+      auto lines = wrap(terminal_cells(value, false, &escaped), width - static_cast<int>(padded.size()));
       for (size_t i = 0; i < lines.size(); ++i)
         text += (i == 0 ? padded : std::string(padded.size(), ' ')) + lines[i] + "\n";
     };
@@ -529,7 +432,7 @@ struct TerminalPrompter::State {
       text += "  The agent gave no reason.\n";
     } else {
       text += "  The agent says (its own words, unverified):\n";
-      std::vector<Cell> cells = neutralise(request.reason, true, &escaped);
+      std::vector<TerminalCell> cells = terminal_cells(request.reason, true, &escaped);
       size_t hidden = 0;
       if (cells.size() > kReasonShown) {
         hidden = cells.size() - kReasonShown;

@@ -36,21 +36,16 @@ struct PromptScript {
 // something else never answers a prompt. Text from the request (the agent's
 // reason above all, but also paths and names) is shown with control
 // characters, escape sequences and bidirectional overrides made visible as
-// escapes, and the reason is wrapped in a marked, quoted block. End of file
-// on the terminal denies the request on screen, dismisses the others, and
-// calls the on_done callback: nobody is left to ask.
+// escapes (terminal_text.h), and the reason is wrapped in a marked, quoted
+// block. End of file on the terminal denies the request on screen,
+// dismisses the others, and calls the on_done callback: nobody is left to
+// ask.
 //
 // Scripted: each matching request is answered at once and logged on
 // stderr, one line each; a request that does not match, or whose scope is
 // not offered (no "always" for a dangerous request), is dismissed (2) and
 // logged. After COUNT answers, on_done is called and later requests are
 // dismissed.
-// TEXT (untrusted: from an agent, or a path it named) as it is put on a
-// terminal: control characters, escape sequences, bidirectional and
-// invisible characters and invalid UTF-8 become visible escapes (\x1b,
-// \u202e), and a backslash is doubled, so the result prints as itself.
-std::string terminal_safe(std::string_view text);
-
 class TerminalPrompter {
  public:
   // Serves on BUS (borrowed; must outlive this) at kPrompterPath. SESSION:

@@ -1,7 +1,7 @@
 // TextTable: rows of text for a person at a terminal, in columns aligned by
-// their width on screen. Every cell is shown through printable_text(), so
-// that a name an agent chose (a path, a host) cannot move the cursor,
-// retitle the terminal or reverse the text around it.
+// their width on screen. Every cell is shown through terminal_cells()
+// (terminal_text.h), so that a name an agent chose (a path, a host) cannot
+// move the cursor, retitle the terminal or reverse the text around it.
 #pragma once
 
 #include <cstdio>
@@ -9,12 +9,9 @@
 #include <string_view>
 #include <vector>
 
-namespace airlock {
+#include "terminal_text.h"
 
-// TEXT with its control characters (C0, DEL, C1), Unicode format characters
-// (bidi overrides, zero-width marks) and line separators escaped as \n, \t,
-// \xHH or \u{HHHH}, and bytes that are not UTF-8 as \xHH.
-std::string printable_text(std::string_view text);
+namespace airlock {
 
 struct TableColumn {
   std::string header;
@@ -37,8 +34,8 @@ class TextTable {
 
  private:
   std::vector<TableColumn> columns_;
-  std::vector<size_t> widths_;
-  std::vector<std::vector<std::string>> rows_;
+  std::vector<int> widths_;
+  std::vector<std::vector<TerminalCell>> rows_;
   bool header_printed_ = false;
 };
 
