@@ -27,7 +27,8 @@ GVariant* PortalLink::registration(GUnixFDList** fds, GError** error) const {
   *fds = g_unix_fd_list_new();
   int control_index = g_unix_fd_list_append(*fds, control_.get(), error);
   int listener_index = control_index < 0 ? -1 : g_unix_fd_list_append(*fds, listener_.get(), error);
-  if (listener_index < 0) {
+  int proxy_index = listener_index < 0 || !proxy_ ? -1 : g_unix_fd_list_append(*fds, proxy_.get(), error);
+  if (listener_index < 0 || (proxy_ && proxy_index < 0)) {
     g_clear_object(fds);
     return nullptr;
   }
@@ -43,12 +44,13 @@ GVariant* PortalLink::registration(GUnixFDList** fds, GError** error) const {
   text("command", description_.command);
   text("prompt", description_.prompt);
   if (!id_.empty()) text("id", id_);  // registering again
+  if (proxy_) g_variant_builder_add(&info, "{sv}", "proxy", g_variant_new_handle(proxy_index));
   g_variant_builder_add(&info, "{sv}", "pid", g_variant_new_uint32(static_cast<guint32>(getpid())));
   return g_variant_new("(hh@a{sv})", control_index, listener_index, g_variant_builder_end(&info));
 }
 
 bool PortalLink::register_session(int control_fd, int listener_fd, const SessionDescription& description,
-                                  std::string* why) {
+                                  std::string* why, int proxy_fd) {
   g_autoptr(GError) error = nullptr;
   bus_ = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &error);
   if (!bus_) {
@@ -59,6 +61,7 @@ bool PortalLink::register_session(int control_fd, int listener_fd, const Session
   g_dbus_connection_set_exit_on_close(bus_, FALSE);
   control_.reset(fcntl(control_fd, F_DUPFD_CLOEXEC, 3));
   listener_.reset(fcntl(listener_fd, F_DUPFD_CLOEXEC, 3));
+  if (proxy_fd >= 0) proxy_.reset(fcntl(proxy_fd, F_DUPFD_CLOEXEC, 3));
   description_ = description;
   g_autoptr(GUnixFDList) fds = nullptr;
   GVariant* args = registration(&fds, &error);
@@ -72,6 +75,7 @@ bool PortalLink::register_session(int control_fd, int listener_fd, const Session
     *why = error->message;
     control_.reset();
     listener_.reset();
+    proxy_.reset();
     return false;
   }
   const char* id = nullptr;
@@ -119,6 +123,7 @@ gboolean PortalLink::reregister(gpointer data) {
         fprintf(stderr, "airlock: warning: the portal stopped and did not come back (%s): the agent cannot ask for "
                         "anything more in this session\n", failure->message);
         link->listener_.reset();
+        link->proxy_.reset();
       },
       self);
   return G_SOURCE_REMOVE;

@@ -35,7 +35,10 @@ class PortalLink {
   // *WHY set for a warning, when there is no session bus or no portal: the
   // sandbox then runs without run-time grants. Keeps its own copies of
   // both sockets.
-  bool register_session(int control_fd, int listener_fd, const SessionDescription& description, std::string* why);
+  // PROXY_FD is the proxy's listening socket, -1 when the session's
+  // network is not proxied.
+  bool register_session(int control_fd, int listener_fd, const SessionDescription& description, std::string* why,
+                        int proxy_fd = -1);
 
   const std::string& id() const { return id_; }
   GDBusConnection* bus() const { return bus_; }
@@ -48,7 +51,7 @@ class PortalLink {
   GDBusConnection* bus_ = nullptr;
   std::string id_;
   SessionDescription description_;
-  UniqueFd control_, listener_;
+  UniqueFd control_, listener_, proxy_;
   guint watch_ = 0;
   guint retry_ = 0;
   int attempts_ = 0;

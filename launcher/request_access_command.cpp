@@ -27,15 +27,19 @@ struct AccessOptions {
 
 AccessOptions parse_options(int argc, char** argv) {
   AccessOptions options;
-  options.kind = strcmp(argv[0], "file") == 0 ? AccessKind::kFile : AccessKind::kFolder;
-  const char* noun = options.kind == AccessKind::kFile ? "file" : "folder";
+  options.kind = strcmp(argv[0], "file") == 0   ? AccessKind::kFile
+                 : strcmp(argv[0], "host") == 0 ? AccessKind::kHost
+                                                : AccessKind::kFolder;
+  const char* noun = argv[0];
+  bool host = options.kind == AccessKind::kHost;
 
   gboolean rw = FALSE;
   g_autofree char* reason = nullptr;
   int timeout = 0;
   g_auto(GStrv) paths = nullptr;
   GOptionEntry entries[] = {
-      {"rw", 0, 0, G_OPTION_ARG_NONE, &rw, "Ask for write access too (the default is read-only)", nullptr},
+      {"rw", 0, host ? G_OPTION_FLAG_HIDDEN : 0, G_OPTION_ARG_NONE, &rw,
+       "Ask for write access too (the default is read-only)", nullptr},
       {"reason", 'r', 0, G_OPTION_ARG_STRING, &reason, "Why the agent needs it, shown to the person as such", "TEXT"},
       {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
        "Withdraw the request after SECONDS without an answer (default: no limit)",
@@ -45,12 +49,15 @@ AccessOptions parse_options(int argc, char** argv) {
   };
   g_autofree char* prgname = g_strconcat("airlock-request ", argv[0], nullptr);
   g_set_prgname(prgname);
-  g_autoptr(GOptionContext) context = g_option_context_new("PATH");
-  g_autofree char* summary = g_strdup_printf(
-      "Ask the person at the host, through the portal, for the host %s PATH, and wait\n"
-      "for the answer. A relative PATH is taken from the working directory. When it is\n"
-      "granted, the %s appears in this sandbox at once, at the path printed.",
-      noun, noun);
+  g_autoptr(GOptionContext) context = g_option_context_new(host ? "HOST[:PORT]" : "PATH");
+  g_autofree char* summary =
+      host ? g_strdup("Ask ahead of time, through the portal, to reach HOST:PORT (443 when no port is\n"
+                      "given) through this sandbox's proxy, and wait for the answer. Without asking\n"
+                      "ahead, the proxy asks on the first connection, and the connection waits.")
+           : g_strdup_printf("Ask the person at the host, through the portal, for the host %s PATH, and wait\n"
+                             "for the answer. A relative PATH is taken from the working directory. When it is\n"
+                             "granted, the %s appears in this sandbox at once, at the path printed.",
+                             noun, noun);
   g_option_context_set_summary(context, summary);
   g_option_context_set_description(context,
                                    "Exit status: 0 granted, 1 denied or timed out, 2 any other failure.\n"
@@ -61,9 +68,12 @@ AccessOptions parse_options(int argc, char** argv) {
   if (!g_option_context_parse(context, &argc, &argv, &error)) throw Error(error->message + see_help, kRequestFailed);
 
   guint count = paths ? g_strv_length(paths) : 0;
-  if (count == 0) throw Error(std::string("which ") + noun + "? Give a PATH" + see_help, kRequestFailed);
-  if (count > 1) throw Error(std::string("one PATH at a time, not ") + std::to_string(count) + see_help, kRequestFailed);
-  if (!*paths[0]) throw Error("PATH is empty" + see_help, kRequestFailed);
+  const char* what = host ? "HOST" : "PATH";
+  if (count == 0) throw Error(std::string("which ") + noun + "? Give a " + what + see_help, kRequestFailed);
+  if (count > 1)
+    throw Error(std::string("one ") + what + " at a time, not " + std::to_string(count) + see_help, kRequestFailed);
+  if (!*paths[0]) throw Error(std::string(what) + " is empty" + see_help, kRequestFailed);
+  if (host && rw) throw Error("--rw is for folders and files; a host grant lets the agent connect" + see_help, kRequestFailed);
   if (timeout < 0) throw Error("--timeout takes a number of seconds (0: no limit)" + see_help, kRequestFailed);
 
   options.path = paths[0];
@@ -120,6 +130,11 @@ int report(const AccessOptions& options, const std::string& requested, const Por
   const char* outcome = lookup_string(answer.results, "outcome");
   const char* message = lookup_string(answer.results, "message");
   std::string shown = terminal_safe(requested.c_str());
+  if (answer.response == kResponseGranted && options.kind == AccessKind::kHost) {
+    const char* host = lookup_string(answer.results, "host");
+    printf("%s\n", terminal_safe(host ? host : requested.c_str()).c_str());
+    return kRequestGranted;
+  }
   if (answer.response == kResponseGranted) {
     const char* path = lookup_string(answer.results, "path");
     if (!path || !*path)
@@ -155,7 +170,10 @@ int report(const AccessOptions& options, const std::string& requested, const Por
 
 int request_access_command(int argc, char** argv) {
   AccessOptions options = parse_options(argc, argv);
-  std::string path = absolute_path(options.path);
+  // A host without a port means HTTPS's.
+  std::string path = options.kind != AccessKind::kHost ? absolute_path(options.path)
+                     : (options.path.find(':') == std::string::npos || options.path.back() == ']') ? options.path + ":443"
+                                                                                                    : options.path;
 
   GVariantBuilder builder;
   g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);

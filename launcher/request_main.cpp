@@ -16,12 +16,13 @@ namespace {
 void usage(FILE* out) {
   fputs("Usage: airlock-request COMMAND [OPTION...]\n"
         "\n"
-        "Ask the person at the host, through the Airlock portal, for a host folder or\n"
-        "file, and show what this sandbox session holds.\n"
+        "Ask the person at the host, through the Airlock portal, for a host folder, a\n"
+        "file or a network host, and show what this sandbox session holds.\n"
         "\n"
         "Commands:\n"
         "  folder PATH [--rw] [--reason TEXT]   Ask for a folder; print where it is visible\n"
         "  file PATH [--rw] [--reason TEXT]     Ask for one file; print where it is visible\n"
+        "  host HOST[:PORT] [--reason TEXT]     Ask ahead of time to reach a host (port 443)\n"
         "  grants [--json]                      List this session's grants\n"
         "  info [--json]                        Show this session's id, profile, task, workspace\n"
         "\n"
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (strcmp(command, "folder") == 0 || strcmp(command, "file") == 0)
+    if (strcmp(command, "folder") == 0 || strcmp(command, "file") == 0 || strcmp(command, "host") == 0)
       return airlock::request_access_command(argc - 1, argv + 1);
     if (strcmp(command, "grants") == 0 || strcmp(command, "info") == 0)
       return airlock::request_session_command(argc - 1, argv + 1);

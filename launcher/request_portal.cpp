@@ -55,20 +55,20 @@ class RequestWait {
     g_object_unref(cancellable_);
   }
 
+  // PATH is HOST:PORT for a host.
   void start(const std::string& path, GVariant* options, unsigned timeout_seconds) {
-    g_autoptr(GError) error = nullptr;
-    g_autoptr(AirlockPortalFileAccess) proxy = airlock_portal_file_access_proxy_new_sync(
-        connection_, kPlainProxy, nullptr, kPortalObjectPath, nullptr, &error);
-    if (!proxy) throw Error(dbus_error_message(connection_, error), kRequestFailed);
     if (timeout_seconds) {
       timeout_seconds_ = timeout_seconds;
       timeout_source_ = g_timeout_add_seconds(timeout_seconds, on_timeout, this);
     }
     call_done_ = false;
-    if (kind_ == AccessKind::kFolder)
-      airlock_portal_file_access_call_request_folder(proxy, g_variant_new_bytestring(path.c_str()), options, cancellable_, on_reply, this);
-    else
-      airlock_portal_file_access_call_request_file(proxy, g_variant_new_bytestring(path.c_str()), options, cancellable_, on_reply, this);
+    bool host = kind_ == AccessKind::kHost;
+    GVariant* arguments = host ? g_variant_new("(s@a{sv})", path.c_str(), options)
+                               : g_variant_new("(@ay@a{sv})", g_variant_new_bytestring(path.c_str()), options);
+    g_dbus_connection_call(connection_, nullptr, kPortalObjectPath,
+                           host ? "org.airlock.portal.Network" : "org.airlock.portal.FileAccess",
+                           host ? "RequestHost" : kind_ == AccessKind::kFolder ? "RequestFolder" : "RequestFile",
+                           arguments, G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, cancellable_, on_reply, this);
   }
 
   PortalAnswer wait() {
@@ -140,12 +140,12 @@ class RequestWait {
 
   static void on_reply(GObject* source, GAsyncResult* result, gpointer user_data) {
     auto* self = static_cast<RequestWait*>(user_data);
-    auto* proxy = AIRLOCK_PORTAL_FILE_ACCESS(source);
-    g_autofree char* handle = nullptr;
-    bool ok = self->kind_ == AccessKind::kFolder
-                  ? airlock_portal_file_access_call_request_folder_finish(proxy, &handle, result, &self->call_error_)
-                  : airlock_portal_file_access_call_request_file_finish(proxy, &handle, result, &self->call_error_);
-    if (ok && handle) self->handle_ = handle;
+    g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &self->call_error_);
+    if (reply) {
+      const char* handle = nullptr;
+      g_variant_get(reply, "(&o)", &handle);
+      self->handle_ = handle;
+    }
     self->call_done_ = true;
   }
 

@@ -25,7 +25,7 @@ GDBusConnection* connect_to_portal();
 // A D-Bus error as the person should read it: without the remote error name.
 std::string dbus_error_message(GDBusConnection* connection, GError* error);
 
-enum class AccessKind { kFolder, kFile };
+enum class AccessKind { kFolder, kFile, kHost };
 
 struct PortalAnswer {
   guint32 response = 0;

@@ -29,9 +29,10 @@ Verdict refused(unsigned response, const std::string& outcome, const std::string
   return verdict;
 }
 
-Verdict allowed(const std::string& scope, const std::string& decided_by) {
+Verdict allowed(const std::string& scope, const std::string& decided_by, bool names_resource = true) {
   Verdict verdict;
   verdict.allow = true;
+  verdict.names_resource = names_resource;
   verdict.scope = scope;
   verdict.decided_by = decided_by;
   verdict.response = kResponseGranted;
@@ -75,7 +76,7 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
     decision.rule = policy.reason;
     decision.outcome = "allow";
     portal->audit(decision, session);
-    done(allowed("task", "policy"));
+    done(allowed("task", "policy", policy.literal));
     return "";
   }
 

@@ -25,6 +25,9 @@ struct Verdict {
   bool allow = false;
   std::string scope;       // once | task | always, when allowed
   std::string decided_by;  // policy | person | store, when allowed
+  // Someone named the resource itself: a person (who saw it), or a policy
+  // rule without a wildcard (PolicyResult::literal).
+  bool names_resource = false;
   unsigned response = 2;   // the Response code of a refusal
   std::string outcome;     // the Response's: granted | denied | timeout | error
   std::string message;     // why not, for the agent

@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "airlock-dbus.h"
 #include "dbus_names.h"
 #include "error.h"
+#include "decision.h"
 #include "file_access.h"
+#include "network_access.h"
 #include "profile.h"
 
 namespace airlock {
@@ -67,6 +70,7 @@ Portal::Portal(GDBusConnection* bus, PortalConfig config)
   listener.removed = [this](const std::string& id) { airlock_manager_emit_request_removed(manager_, id.c_str()); };
   prompts_ = std::make_unique<PromptBroker>(bus_, config_.prompt_timeout, listener);
   files_ = std::make_unique<FileAccess>(this);
+  network_ = std::make_unique<NetworkAccess>(this);
   g_signal_connect(manager_, "handle-register-session", G_CALLBACK(handle_register_session), this);
   g_signal_connect(manager_, "handle-list-sessions", G_CALLBACK(handle_list_sessions), this);
   g_signal_connect(manager_, "handle-list-grants", G_CALLBACK(handle_list_grants), this);
@@ -84,9 +88,11 @@ Portal::Portal(GDBusConnection* bus, PortalConfig config)
 }
 
 Portal::~Portal() {
+  // The proxies first: closing their connections audits them.
+  network_.reset();
   flush_audit();
   if (flush_source_) g_source_remove(flush_source_);
-  // Requests first: their answers reach into the sessions.
+  // Requests next: their answers reach into the sessions.
   files_.reset();
   prompts_.reset();
   sessions_.clear();
@@ -163,24 +169,32 @@ bool Portal::revoke(SandboxSession* session, const std::string& grant_id, std::s
     return false;
   }
   GrantRecord revoked = *it;
-  int error = session->unmount(revoked.resource, message);
-  if (error != 0 && error != ENOENT && error != EINVAL) return false;
-  // The detached mount took every grant beneath it along.
+  RequestKind kind = parse_request_kind(revoked.kind).value_or(RequestKind::kFolder);
+  bool mounted = kind == RequestKind::kFolder || kind == RequestKind::kFile;
+  if (mounted) {
+    int error = session->unmount(revoked.resource, message);
+    if (error != 0 && error != ENOENT && error != EINVAL) return false;
+  }
+  // A detached mount takes every grant beneath it along; a host grant is
+  // one host.
+  auto goes = [&](const GrantRecord& grant) {
+    return mounted ? (grant.kind == "folder" || grant.kind == "file") && path_is_within(grant.resource, revoked.resource)
+                   : grant.id == revoked.id;
+  };
   std::vector<GrantRecord> gone;
-  for (const auto& grant : grants)
-    if (path_is_within(grant.resource, revoked.resource)) gone.push_back(grant);
-  grants.erase(std::remove_if(grants.begin(), grants.end(),
-                              [&](const GrantRecord& g) { return path_is_within(g.resource, revoked.resource); }),
-               grants.end());
+  std::copy_if(grants.begin(), grants.end(), std::back_inserter(gone), goes);
+  std::erase_if(grants, goes);
   // A revoke sticks: the next request for it asks the person again.
-  std::erase_if(session->task_answers,
-                [&](const SandboxSession::TaskAnswer& a) { return path_is_within(a.resource, revoked.resource); });
+  std::erase_if(session->task_answers, [&](const SandboxSession::TaskAnswer& a) {
+    return a.kind == revoked.kind && resource_covers(kind, revoked.resource, a.resource);
+  });
   session->revoked.push_back(revoked.resource);
   for (const auto& grant : gone) {
     audit({.event = "revoke", .kind = grant.kind, .resource = grant.resource, .access = grant.access,
            .scope = grant.scope, .decided_by = "person"},
           session);
     airlock_manager_emit_grant_removed(manager_, session->info().id.c_str(), grant.id.c_str());
+    network_->revoked(session->info().id, grant);
   }
   return true;
 }
@@ -242,8 +256,19 @@ std::string Portal::register_session(GUnixFDList* fds, GVariant* control_handle,
 
   auto session = std::make_unique<SandboxSession>(session_info, std::move(control), std::move(policy));
   SandboxSession* raw = session.get();
-  if (!raw->serve(listener, [this, raw](GDBusConnection* connection) { files_->export_on(connection, raw); }, &error))
+  if (!raw->serve(listener,
+                  [this, raw](GDBusConnection* connection) {
+                    files_->export_on(connection, raw);
+                    network_->export_on(connection, raw);
+                  },
+                  &error))
     throw Error(std::string("RegisterSession: cannot serve the sandbox's socket: ") + error->message);
+  // The proxy's socket, unless the session has no proxied network.
+  if (g_autoptr(GVariant) proxy = g_variant_lookup_value(info, "proxy", G_VARIANT_TYPE_HANDLE)) {
+    int proxy_fd = g_unix_fd_list_get(fds, g_variant_get_handle(proxy), &error);
+    if (proxy_fd < 0 || !network_->start_session(raw, proxy_fd, &error))
+      throw Error(std::string("RegisterSession: cannot serve the sandbox's proxy: ") + error->message);
+  }
   raw->watch_end([this, id]() { end_session(id); });
   sessions_[id] = std::move(session);
   if (again) {
@@ -276,6 +301,7 @@ void Portal::end_session(const std::string& id) {
   if (it == sessions_.end()) return;
   SandboxSession* session = it->second.get();
   files_->end_session(id);
+  network_->end_session(id);
   prompts_->end_session(id);
   // The mounts went with the sandbox; the record of them goes now.
   for (const auto& grant : session->grants())

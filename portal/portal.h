@@ -21,6 +21,7 @@ typedef struct _AirlockManager AirlockManager;
 namespace airlock {
 
 class FileAccess;
+class NetworkAccess;
 
 struct PortalConfig {
   std::string home;         // canonical
@@ -90,6 +91,7 @@ class Portal {
   AirlockManager* manager_ = nullptr;
   std::unique_ptr<PromptBroker> prompts_;
   std::unique_ptr<FileAccess> files_;
+  std::unique_ptr<NetworkAccess> network_;
   std::map<std::string, std::unique_ptr<SandboxSession>> sessions_;
   std::vector<AuditEvent> audit_queue_;
   std::vector<std::function<void(bool)>> after_audit_;

@@ -3,6 +3,7 @@
 #include <glib-unix.h>
 #include <gio/gio.h>
 #include <locale.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -65,6 +66,14 @@ int main(int argc, char** argv) {
   if (version) {
     printf("airlock-portal %s\n", AIRLOCK_VERSION);
     return 0;
+  }
+
+  // Each proxied connection holds two descriptors; a session may have a
+  // thousand open (issue 4). The soft limit goes up to the hard one.
+  struct rlimit files {};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
   }
 
   Daemon daemon;

@@ -37,6 +37,9 @@ struct GrantRecord {
   std::string scope;     // once | task | always | launch
   std::string decided_by;  // policy | person | store
   int64_t since = 0;
+  // Hosts: someone named this host itself (see Verdict::names_resource), so
+  // its address may be loopback or private.
+  bool names_host = false;
 };
 
 class SandboxSession {
