@@ -1,11 +1,15 @@
 // airlock-init: the first process inside the sandbox (pid 1 of its pid
-// namespace). It closes what it inherited, applies Landlock to itself, starts
-// the agent, forwards signals to it, reaps every child and exits with the
-// agent's status.
+// namespace). It closes what it inherited, starts the bridge to the portal's
+// network proxy, applies Landlock to itself, starts the agent, forwards
+// signals to it, reaps every child and exits with the agent's status. One
+// epoll loop serves the signals and the bridge, so that relaying bytes never
+// holds up reaping or signals.
 
 #include <fcntl.h>
 #include <glib.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,11 +19,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "error.h"
 #include "landlock.h"
+#include "proxy_bridge.h"
 #include "unique_fd.h"
 
 namespace {
@@ -52,6 +58,32 @@ void close_inherited_fds() {
 // Runs in the vforked child, which shares our memory until it execs: only
 // system calls here. A clean signal state, then the command; on failure the
 // errno goes to the parent through the close-on-exec pipe.
+// --proxy PORT:PATH: the bridge from 127.0.0.1:PORT (and [::1]:PORT) to the
+// unix socket PATH, listening before the agent starts.
+std::unique_ptr<airlock::ProxyBridge> start_proxy_bridge(const char* option, int epoll_fd) {
+  const char* colon = std::strchr(option, ':');
+  char* end = nullptr;
+  errno = 0;
+  const long port = colon ? std::strtol(option, &end, 10) : 0;
+  if (!colon || end != colon || errno != 0 || port <= 0 || port > 65535 || colon[1] != '/')
+    fail(std::string("--proxy ") + option + ": expected PORT:/PATH");
+  try {
+    return std::make_unique<airlock::ProxyBridge>(epoll_fd, static_cast<int>(port), colon + 1);
+  } catch (const Error& e) {
+    fail(e.what());
+  }
+}
+
+// Each bridged connection takes six descriptors; the agent keeps the limit
+// it had (the vforked child has its own copy of the limits).
+void raise_descriptor_limit() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 [[noreturn]] void exec_agent(char** argv, int error_pipe) {
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);  // SIGKILL, SIGSTOP: EINVAL, harmless
   sigset_t empty;
@@ -76,11 +108,14 @@ int main(int argc, char** argv) {
   gboolean tty = FALSE;
   gboolean verbose = FALSE;
   gboolean no_tcp = FALSE;
+  g_autofree char* proxy = nullptr;
   const GOptionEntry entries[] = {
       {"ro", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &ro, "Allow reading and executing beneath PATH", "PATH"},
       {"rw", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rw, "Allow everything beneath PATH", "PATH"},
       {"dev", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dev, "Allow using the devices beneath PATH", "PATH"},
       {"no-tcp", 0, 0, G_OPTION_ARG_NONE, &no_tcp, "Deny TCP bind and connect", nullptr},
+      {"proxy", 0, 0, G_OPTION_ARG_FILENAME, &proxy, "Bridge 127.0.0.1:PORT and [::1]:PORT to the unix socket PATH",
+       "PORT:PATH"},
       {"tty", 0, 0, G_OPTION_ARG_NONE, &tty, "The agent shares the terminal's foreground group", nullptr},
       {"verbose", 0, 0, G_OPTION_ARG_NONE, &verbose, "Say which Landlock ABI was applied", nullptr},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, "COMMAND [ARG...]"},
@@ -92,6 +127,20 @@ int main(int argc, char** argv) {
   if (!g_option_context_parse(context, &argc, &argv, &error)) fail(error->message);
   if (command == nullptr || command[0] == nullptr)
     fail("airlock-init needs a command: airlock-init [OPTION...] -- COMMAND [ARG...]");
+
+  airlock::UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll) fail(airlock::errno_message("cannot create an epoll instance"));
+  // Listening before Landlock: its TCP rules (--no-tcp) are for the agent.
+  // Connecting to the proxy's unix socket later is no access Landlock
+  // restricts.
+  std::unique_ptr<airlock::ProxyBridge> bridge;
+  if (proxy) {
+    bridge = start_proxy_bridge(proxy, epoll.get());
+    if (verbose) std::fprintf(stderr, "airlock: proxy bridge on %s\n", bridge->description().c_str());
+    // A peer gone mid-write is an error return here, not a signal (the
+    // agent gets the default back in exec_agent).
+    signal(SIGPIPE, SIG_IGN);
+  }
 
   try {
     airlock::LandlockRules rules;
@@ -120,8 +169,13 @@ int main(int argc, char** argv) {
   }
   signal(SIGCHLD, SIG_DFL);  // an inherited SIG_IGN would reap children behind our back
   if (sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) fail(airlock::errno_message("cannot block signals"));
-  airlock::UniqueFd signals(signalfd(-1, &handled, SFD_CLOEXEC));
+  airlock::UniqueFd signals(signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signals) fail(airlock::errno_message("cannot create a signalfd"));
+  epoll_event signal_event = {};
+  signal_event.events = EPOLLIN;
+  signal_event.data.ptr = nullptr;  // the bridge's events point to an EpollWatch
+  if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, signals.get(), &signal_event) != 0)
+    fail(airlock::errno_message("cannot watch the signalfd"));
 
   int error_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0) fail(airlock::errno_message("cannot create a pipe"));
@@ -143,23 +197,39 @@ int main(int argc, char** argv) {
          airlock::kExitCannotRun);
   }
   error_read.reset();
+  if (bridge) raise_descriptor_limit();
 
   for (;;) {
-    signalfd_siginfo info;
-    if (read(signals.get(), &info, sizeof info) != sizeof info) {
+    epoll_event events[64];
+    const int count = epoll_wait(epoll.get(), events, 64, bridge ? bridge->timeout_ms() : -1);
+    if (count < 0) {
       if (errno == EINTR) continue;
-      fail(airlock::errno_message("cannot read the signalfd"));
+      fail(airlock::errno_message("cannot wait for events"));
     }
-    const int sig = static_cast<int>(info.ssi_signo);
-    if (sig != SIGCHLD) {
-      kill(agent, sig);
-      continue;
+    for (int i = 0; i < count; ++i) {
+      if (events[i].data.ptr != nullptr) {
+        static_cast<airlock::EpollWatch*>(events[i].data.ptr)->ready(events[i].events);
+        continue;
+      }
+      signalfd_siginfo info;
+      while (read(signals.get(), &info, sizeof info) == sizeof info) {
+        const int sig = static_cast<int>(info.ssi_signo);
+        if (sig != SIGCHLD) {
+          kill(agent, sig);
+          continue;
+        }
+        // One SIGCHLD may stand for several children: reap them all.
+        int status = 0;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+          if (pid == agent) return airlock::exit_status_from_wait(status);
+        }
+      }
+      if (errno != EAGAIN && errno != EINTR) fail(airlock::errno_message("cannot read the signalfd"));
     }
-    // One SIGCHLD may stand for several children: reap them all.
-    int status = 0;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      if (pid == agent) return airlock::exit_status_from_wait(status);
+    if (bridge) {
+      bridge->run_timers();
+      bridge->collect();
     }
   }
 }

@@ -31,6 +31,7 @@ struct RunOptions {
   std::vector<std::string> read_write;
   std::vector<std::string> env;
   bool share_net = false;
+  bool no_net = false;
   bool verbose = false;
   bool dry_run = false;
   std::vector<std::string> command;
@@ -50,7 +51,7 @@ RunOptions parse_options(int argc, char** argv) {
   g_auto(GStrv) rw = nullptr;
   g_auto(GStrv) env = nullptr;
   g_auto(GStrv) command = nullptr;
-  gboolean share_net = FALSE, verbose = FALSE, dry_run = FALSE;
+  gboolean share_net = FALSE, no_net = FALSE, verbose = FALSE, dry_run = FALSE;
   GOptionEntry entries[] = {
       {"profile", 'p', 0, G_OPTION_ARG_STRING, &profile, "Agent profile: a name, or a FILE.profile", "NAME|FILE"},
       {"task", 't', 0, G_OPTION_ARG_STRING, &task, "What this session is for (shown in prompts and logs)", "TEXT"},
@@ -62,6 +63,8 @@ RunOptions parse_options(int argc, char** argv) {
        "auto|tty|none"},
       {"env", 'e', 0, G_OPTION_ARG_STRING_ARRAY, &env, "Pass a host variable, or set one (repeatable)", "NAME[=VALUE]"},
       {"share-net", 0, 0, G_OPTION_ARG_NONE, &share_net, "Give the agent the host's whole network (unfiltered)", nullptr},
+      {"no-net", 0, 0, G_OPTION_ARG_NONE, &no_net,
+       "No network at all, not even through the portal's proxy (loopback only)", nullptr},
       {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Show the bwrap arguments, seccomp rules and Landlock ABI", nullptr},
       {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the plan and start nothing", nullptr},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, nullptr},
@@ -92,11 +95,20 @@ RunOptions parse_options(int argc, char** argv) {
   options.read_write = to_vector(rw);
   options.env = to_vector(env);
   options.share_net = share_net;
+  options.no_net = no_net;
+  if (options.share_net && options.no_net)
+    throw Error("--no-net and --share-net contradict each other: --no-net leaves the sandbox loopback only, "
+                "--share-net gives it the host's whole network; choose one");
   options.verbose = verbose;
   options.dry_run = dry_run;
   options.command = to_vector(command);
   if (!options.command.empty() && options.command[0] == "--") options.command.erase(options.command.begin());
   return options;
+}
+
+NetworkMode network_mode(const RunOptions& options) {
+  if (options.share_net) return NetworkMode::kHost;
+  return options.no_net ? NetworkMode::kNone : NetworkMode::kProxied;
 }
 
 // The helpers sit next to `airlock` in a build tree, in libexecdir once installed.
@@ -171,6 +183,13 @@ std::string describe_plan(const RunOptions& options, const Profile& profile, con
   for (const auto& resolved : grants)
     text += std::string("  ") + (resolved.grant.read_only ? "read-only  " : "read-write ") +
             display_path(resolved.grant.canonical, host.home) + "  (" + resolved.grant.origin + ")\n";
+  const NetworkMode network = network_mode(options);
+  if (network == NetworkMode::kProxied)
+    text += "network: through the portal's proxy (127.0.0.1:" + std::to_string(kProxyPort) + ")\n";
+  else if (network == NetworkMode::kNone)
+    text += "network: none (loopback only)\n";
+  else
+    text += "network: the host's, unfiltered\n";
   text += "environment:";
   for (const auto& entry : plan.environment) text += " " + entry.substr(0, entry.find('='));
   text += "\nbwrap: " + quote_argv(plan.bwrap_argv) + "\n";
@@ -249,7 +268,7 @@ int run_command(int argc, char** argv) {
   request.task = options.task;
   for (const auto& resolved : grants) request.grants.push_back(resolved.grant);
   request.env_options = options.env;
-  request.share_net = options.share_net;
+  request.network = network_mode(options);
   request.verbose = options.verbose;
   request.command = command;
   request.args.assign(options.command.begin() + 1, options.command.end());

@@ -64,6 +64,14 @@ class Environment {
   std::vector<std::pair<std::string, std::string>> entries_;
 };
 
+std::vector<std::pair<std::string, std::string>> proxy_environment() {
+  const std::string http = "http://127.0.0.1:" + std::to_string(kProxyPort);
+  const std::string socks = "socks5h://127.0.0.1:" + std::to_string(kProxyPort);
+  const std::string local = "localhost,127.0.0.1,::1";
+  return {{"HTTP_PROXY", http},  {"HTTPS_PROXY", http}, {"http_proxy", http}, {"https_proxy", http},
+          {"ALL_PROXY", socks},  {"all_proxy", socks},  {"NO_PROXY", local},  {"no_proxy", local}};
+}
+
 const std::string* host_env(const HostFacts& host, const std::string& name) {
   for (const auto& [key, value] : host.environment)
     if (key == name) return &value;
@@ -83,6 +91,9 @@ Environment build_environment(const PlanRequest& request, const HostFacts& host)
     if (const std::string* value = host_env(host, name)) env.set(name, *value);
   for (const auto& name : request.profile.pass_env)
     if (const std::string* value = host_env(host, name)) env.set(name, *value);
+  // Before the profile's and the command line's, which may refine them.
+  if (request.network == NetworkMode::kProxied)
+    for (const auto& [name, value] : proxy_environment()) env.set(name, value);
   for (const auto& [name, value] : request.profile.set_env) env.set(name, value);
   for (const auto& option : request.env_options) {
     size_t eq = option.find('=');
@@ -146,7 +157,9 @@ SandboxPlan build_sandbox_plan(const PlanRequest& request, const HostFacts& host
   auto& argv = plan.bwrap_argv;
   add(&argv, {request.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
               "--as-pid-1", "--cap-drop", "ALL", "--hostname", "airlock"});
-  if (request.share_net) add(&argv, {"--share-net"});
+  const bool share_net = request.network == NetworkMode::kHost;
+  plan.proxy_socket = request.network == NetworkMode::kProxied;
+  if (share_net) add(&argv, {"--share-net"});
   // A terminal stays the agent's controlling terminal (TIOCSTI is blocked by
   // seccomp instead); without one, a new session keeps it from reaching ours.
   if (!host.stdin_is_tty) add(&argv, {"--new-session"});
@@ -158,7 +171,7 @@ SandboxPlan build_sandbox_plan(const PlanRequest& request, const HostFacts& host
   for (const auto& dir : host.top_level_dirs)
     if (is_runtime_path(dir) && dir != "/usr") add(&argv, {"--ro-bind", dir, dir});
   for (const char* path : kEtcRuntime) add(&argv, {"--ro-bind-try", path, path});
-  if (request.share_net)
+  if (share_net)
     for (const char* path : kEtcNetwork) add(&argv, {"--ro-bind-try", path, path});
   for (const auto& path : request.profile.runtime) add(&argv, {"--ro-bind-try", path, path});
   add(&argv, {"--ro-bind-data", std::to_string(kPasswdFd), "/etc/passwd"});
@@ -181,6 +194,8 @@ SandboxPlan build_sandbox_plan(const PlanRequest& request, const HostFacts& host
   if (!path_is_within(host.home, "/tmp") &&
       std::none_of(writable.begin(), writable.end(), [&](const std::string& dir) { return path_is_within(host.home, dir); }))
     add(&argv, {"--rw", host.home});
+  if (plan.proxy_socket)
+    add(&argv, {"--proxy", std::to_string(kProxyPort) + ":" + kProxySocketInside});
   if (host.stdin_is_tty) add(&argv, {"--tty"});
   if (request.verbose) add(&argv, {"--verbose"});
   add(&argv, {"--", request.command.path});

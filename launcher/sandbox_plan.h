@@ -24,11 +24,25 @@ enum PlanFd : int {
   kGroupFd = 7,
   kPortalControlFd = 8,
   kPortalSocketFd = 9,
+  kProxySocketFd = 10,  // the network proxy's listening socket, like the portal's
 };
 
 // Where airlock-init and airlock-request are bound inside the sandbox.
 inline constexpr const char* kInitInside = "/run/airlock/init";
 inline constexpr const char* kBinInside = "/run/airlock/bin";
+
+// The network proxy (served by the portal) listens on a unix socket the
+// supervisor binds here; airlock-init bridges 127.0.0.1:kProxyPort (and
+// [::1]:kProxyPort) inside the sandbox's own network namespace to it.
+inline constexpr const char* kProxySocketInside = "/run/airlock/proxy.sock";
+inline constexpr int kProxyPort = 3128;
+
+// What network the sandbox has.
+enum class NetworkMode {
+  kProxied,  // loopback only, plus the portal's proxy through airlock-init's bridge (the default)
+  kNone,     // loopback only (--no-net)
+  kHost,     // the host's network, unfiltered (--share-net)
+};
 
 struct Grant {
   std::string canonical;
@@ -55,7 +69,7 @@ struct PlanRequest {
   std::string task;
   std::vector<Grant> grants;
   std::vector<std::string> env_options;  // --env NAME or NAME=VALUE
-  bool share_net = false;
+  NetworkMode network = NetworkMode::kProxied;
   bool verbose = false;
   ResolvedCommand command;
   std::vector<std::string> args;  // after the command
@@ -74,6 +88,9 @@ struct SandboxPlan {
   std::string passwd;
   std::string group;
   std::string cwd;
+  // The supervisor binds the proxy's socket at kProxySocketInside (and the
+  // launcher hands it to the portal): only when the network is proxied.
+  bool proxy_socket = false;
 };
 
 // Throws Error for a malformed --env.

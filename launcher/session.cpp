@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "control_protocol.h"
 #include "error.h"
@@ -67,6 +68,12 @@ class Session {
     // socket here goes to the portal.
     UniqueFd portal_socket(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!portal_socket) throw Error(errno_message("socket"));
+    // The network proxy's, the same way, when the network is proxied.
+    UniqueFd proxy_socket;
+    if (plan_.proxy_socket) {
+      proxy_socket.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (!proxy_socket) throw Error(errno_message("socket"));
+    }
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error(errno_message("pipe"));
     info_fd_.reset(pipe_fds[0]);
@@ -78,6 +85,7 @@ class Session {
     config.control_fd = kControlFd;
     config.portal_control_fd = kPortalControlFd;
     config.portal_socket_fd = kPortalSocketFd;
+    config.proxy_socket_fd = proxy_socket ? static_cast<int>(kProxySocketFd) : -1;
     config.launcher = getpid();
     config.root = root_dir;
     config.dirs = plan_.skeleton_dirs;
@@ -92,20 +100,25 @@ class Session {
     supervisor_ = fork();
     if (supervisor_ < 0) throw Error(errno_message("cannot fork the supervisor"));
     if (supervisor_ == 0) {
-      place_descriptors({{control_child.get(), kControlFd}, {seccomp_.get(), kSeccompFd},
-                         {info_write.get(), kInfoFd}, {passwd.get(), kPasswdFd}, {group.get(), kGroupFd},
-                         {portal_control_child.get(), kPortalControlFd}, {portal_socket.get(), kPortalSocketFd}});
+      std::vector<std::pair<int, int>> fds = {
+          {control_child.get(), kControlFd},   {seccomp_.get(), kSeccompFd},
+          {info_write.get(), kInfoFd},         {passwd.get(), kPasswdFd},
+          {group.get(), kGroupFd},             {portal_control_child.get(), kPortalControlFd},
+          {portal_socket.get(), kPortalSocketFd}};
+      if (proxy_socket) fds.emplace_back(proxy_socket.get(), kProxySocketFd);
+      place_descriptors(std::move(fds));
       // bwrap gets the numbered descriptors but the sockets; nothing else
       // of ours survives.
-      close_range(kPortalSocketFd + 1, ~0U, 0);
+      close_range(proxy_socket ? kProxySocketFd + 1 : kPortalSocketFd + 1, ~0U, 0);
       for (int fd : {kControlFd, kPortalControlFd, kPortalSocketFd}) fcntl(fd, F_SETFD, FD_CLOEXEC);
+      if (proxy_socket) fcntl(kProxySocketFd, F_SETFD, FD_CLOEXEC);
       run_supervisor(config);
     }
     control_child.reset();
     portal_control_child.reset();
     info_write.reset();
 
-    // The root and the portal socket exist.
+    // The root and the portal's sockets exist.
     auto ready = receive_control_reply(control.get());
     if (!ready || ready->error != 0) return finish_early();
 
@@ -122,11 +135,13 @@ class Session {
         throw Error(std::string("cannot grant ") + resolved.grant.canonical + ": " + reply->message);
       }
     }
-    register_with_portal(portal_control.get(), portal_socket.get());
+    register_with_portal(portal_control.get(), portal_socket.get(), proxy_socket.get());
     // The portal holds its own copies; a session without one refuses the
-    // sandbox's connections at once.
+    // sandbox's connections at once (and airlock-init closes the agent's
+    // proxy connections).
     portal_control.reset();
     portal_socket.reset();
+    proxy_socket.reset();
     if (!send_control_request(control.get(), ControlOp::kStart, 0, "", -1)) return finish_early();
     if (!receive_control_reply(control.get())) return finish_early();
     control_ = std::move(control);
@@ -147,13 +162,17 @@ class Session {
 
  private:
   // Without a portal the sandbox still runs; it just cannot ask for more.
-  void register_with_portal(int portal_control, int portal_socket) {
+  // PROXY_SOCKET is the network proxy's listening socket, -1 when the
+  // network is not proxied (--no-net, --share-net).
+  void register_with_portal(int portal_control, int portal_socket, int proxy_socket) {
     std::string why;
     if (description_.prompt == "tty") {
       tty_.reset(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
       if (!tty_) throw Error(errno_message("--prompt=tty needs a terminal, and /dev/tty cannot be opened"));
     }
-    if (!portal_.register_session(portal_control, portal_socket, description_, &why)) {
+    // The proxy's socket (when the network is proxied) goes along: the
+    // portal serves the session's proxy on it.
+    if (!portal_.register_session(portal_control, portal_socket, description_, &why, proxy_socket)) {
       fprintf(stderr, "airlock: warning: no portal for this session (%s): the agent cannot ask for anything "
                       "at run time\n", why.c_str());
       return;

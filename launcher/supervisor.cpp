@@ -28,6 +28,7 @@
 #include "error.h"
 #include "grant_mount.h"
 #include "host_path.h"
+#include "sandbox_plan.h"
 #include "unique_fd.h"
 
 namespace airlock {
@@ -102,15 +103,17 @@ UniqueFd mount_root(const SupervisorConfig& config) {
   return root_fd;
 }
 
-// Binds the portal's socket where the sandbox will find it, before anything
-// runs there; the launcher's copy of the descriptor goes to the portal.
-void bind_portal_socket(int root_fd, int socket_fd) {
+// Binds a listening socket of the portal's where the sandbox will find it
+// (INSIDE), before anything runs there; the launcher's copy of the
+// descriptor goes to the portal. WHAT names it in errors.
+void bind_listener(int root_fd, int socket_fd, const char* inside, int backlog, const char* what) {
   struct sockaddr_un address = {};
   address.sun_family = AF_UNIX;
-  int n = snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d%s", root_fd, kPortalSocketInside);
-  if (n < 0 || static_cast<size_t>(n) >= sizeof address.sun_path) die("the portal socket's path is too long");
-  if (bind(socket_fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0 || listen(socket_fd, 64) != 0)
-    die("cannot create the portal socket in the sandbox root: %s", strerror(errno));
+  int n = snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d%s", root_fd, inside);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof address.sun_path) die("the %s's path is too long", what);
+  if (bind(socket_fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0 ||
+      listen(socket_fd, backlog) != 0)
+    die("cannot create the %s in the sandbox root: %s", what, strerror(errno));
   close(socket_fd);
 }
 
@@ -224,7 +227,11 @@ void run_supervisor(const SupervisorConfig& config) {
   enter_namespaces();
   UniqueFd root_fd = mount_root(config);
 
-  bind_portal_socket(root_fd.get(), config.portal_socket_fd);
+  bind_listener(root_fd.get(), config.portal_socket_fd, kPortalSocketInside, 64, "portal socket");
+  // A burst of the agent's connections waits in the backlog (the kernel caps
+  // it at net.core.somaxconn) for the proxy to accept them.
+  if (config.proxy_socket_fd >= 0)
+    bind_listener(root_fd.get(), config.proxy_socket_fd, kProxySocketInside, 4096, "proxy socket");
   if (!send_control_reply(control_fd, 0, "ready")) _exit(kExitAirlockFailed);
 
   // Launch grants (the launcher's) and always-grants (the portal's, while

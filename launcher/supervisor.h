@@ -20,6 +20,9 @@ struct SupervisorConfig {
   // in the root and listening before "ready" is sent, so the portal can serve
   // the sandbox on it.
   int portal_socket_fd = -1;
+  // The same for the network proxy's socket, at kProxySocketInside; -1 when
+  // the sandbox's network is not proxied.
+  int proxy_socket_fd = -1;
   pid_t launcher = 0;   // dies with it
   std::string root;     // empty directory to mount the root on
   std::vector<std::string> dirs;         // skeleton, mode 0755

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "airlock-dbus.h"
 #include "dbus_names.h"
@@ -142,7 +143,7 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
     std::string resource = canonical_host(target_resource(target), &why);
     if (resource.empty()) return done(false, why, "");
     decide_host(portal_, session_, resource, "", [done](const Verdict& verdict, const GrantRecord* grant) {
-      done(verdict.allow && grant, verdict.message, grant ? grant->id : "");
+      done(verdict.allow && grant, "airlock: " + verdict.message, grant ? grant->id : "");
     });
   }
 
@@ -152,10 +153,16 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
   bool address_granted(const ProxyTarget& target, GInetAddress* address) override {
     SandboxSession* session = portal_->session(session_);
     if (!session) return false;
-    std::string literal = address_resource(address, target.port);
-    for (const auto& held : session->grants())
-      if (held.kind == "host" && held.names_host && resource_covers(RequestKind::kHost, held.resource, literal))
-        return true;
+    std::vector<std::string> names = {address_resource(address, target.port)};
+    if (g_inet_address_get_is_loopback(address)) names.push_back("localhost:" + std::to_string(target.port));
+    for (const auto& name : names) {
+      for (const auto& held : session->grants())
+        if (held.kind == "host" && held.names_host && resource_covers(RequestKind::kHost, held.resource, name))
+          return true;
+      PolicyResult policy = session->policy().evaluate(
+          {.kind = RequestKind::kHost, .resource = name, .profile = session->info().profile});
+      if (policy.decision == Decision::kAllow && policy.literal) return true;
+    }
     return false;
   }
 

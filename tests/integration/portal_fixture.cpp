@@ -169,17 +169,19 @@ Options PortalTest::options() const {
   return options;  // the rest is in the environment the bus was started with
 }
 
-std::unique_ptr<Child> PortalTest::start_agent(const std::vector<std::string>& run_args, const std::string& script) {
+std::unique_ptr<Child> PortalTest::start_agent(const std::vector<std::string>& run_args, const std::string& script,
+                                               const std::string& shell) {
   std::vector<std::string> argv = {airlock_binary(), "run", "--rw", exchange_};
   argv.insert(argv.end(), run_args.begin(), run_args.end());
-  argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
+  argv.insert(argv.end(), {"--", shell, "-c", script});
   return std::make_unique<Child>(argv, options());
 }
 
-Result PortalTest::run_agent(const std::vector<std::string>& run_args, const std::string& script) {
+Result PortalTest::run_agent(const std::vector<std::string>& run_args, const std::string& script,
+                             const std::string& shell) {
   std::vector<std::string> args = {"run", "--rw", exchange_};
   args.insert(args.end(), run_args.begin(), run_args.end());
-  args.insert(args.end(), {"--", "/bin/sh", "-c", script});
+  args.insert(args.end(), {"--", shell, "-c", script});
   return airlock(args, options());
 }
 

@@ -53,9 +53,11 @@ class PortalTest : public ::testing::Test {
   // The scratch's options: HOME, XDG_* and the private bus.
   Options options() const;
   // `airlock run ARGS -- /bin/sh -c SCRIPT` in the background.
-  std::unique_ptr<Child> start_agent(const std::vector<std::string>& run_args, const std::string& script);
+  std::unique_ptr<Child> start_agent(const std::vector<std::string>& run_args, const std::string& script,
+                                     const std::string& shell = "/bin/sh");
   // `airlock run ARGS -- /bin/sh -c SCRIPT`, waited for.
-  Result run_agent(const std::vector<std::string>& run_args, const std::string& script);
+  Result run_agent(const std::vector<std::string>& run_args, const std::string& script,
+                   const std::string& shell = "/bin/sh");
   // `airlock prompt ARGS`, once it said it is ready.
   std::unique_ptr<Child> prompter(const std::vector<std::string>& args);
   // Writes the person's own policy file.

@@ -1,6 +1,7 @@
 // The argument builder: each protection of the sandbox is a flag or its
 // absence; each is checked here on its own.
 #include <gmock/gmock.h>
+#include <glib.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -202,10 +203,98 @@ TEST(SandboxPlan, CommandComesLastAfterInit) {
 
 TEST(SandboxPlan, ShareNetIsExplicit) {
   PlanRequest req = request();
-  req.share_net = true;
+  req.network = NetworkMode::kHost;
   auto line = joined(bwrap_options(build_sandbox_plan(req, host())));
   EXPECT_THAT(line, HasSubstr("--share-net"));
   EXPECT_THAT(line, HasSubstr("/etc/resolv.conf"));
+}
+
+// airlock-init's options, between the first "--" and the command's.
+std::vector<std::string> init_options(const SandboxPlan& plan) {
+  auto init = std::find(plan.bwrap_argv.begin(), plan.bwrap_argv.end(), "--");
+  if (init == plan.bwrap_argv.end()) return {};
+  auto end = std::find(init + 1, plan.bwrap_argv.end(), "--");
+  return {init + 1, end};
+}
+
+std::vector<std::string> proxy_variables(const SandboxPlan& plan) {
+  std::vector<std::string> found;
+  for (const auto& entry : plan.environment) {
+    std::string name = entry.substr(0, entry.find('='));
+    for (const char* proxy : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}) {
+      g_autofree char* lower = g_ascii_strdown(proxy, -1);
+      if (name == proxy || name == lower) found.push_back(entry);
+    }
+  }
+  return found;
+}
+
+// The default: loopback only, and the portal's proxy through airlock-init's
+// bridge, announced in both cases of the variables programs read.
+TEST(SandboxPlan, NetworkIsProxiedByDefault) {
+  SandboxPlan plan = build_sandbox_plan(request(), host());
+  const std::string http = "http://127.0.0.1:" + std::to_string(kProxyPort);
+  const std::string socks = "socks5h://127.0.0.1:" + std::to_string(kProxyPort);
+  for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"})
+    EXPECT_THAT(plan.environment, Contains(std::string(name) + "=" + http));
+  EXPECT_THAT(plan.environment, Contains("ALL_PROXY=" + socks));
+  EXPECT_THAT(plan.environment, Contains("all_proxy=" + socks));
+  EXPECT_THAT(plan.environment, Contains("NO_PROXY=localhost,127.0.0.1,::1"));
+  EXPECT_THAT(plan.environment, Contains("no_proxy=localhost,127.0.0.1,::1"));
+  EXPECT_EQ(proxy_variables(plan).size(), 8u);
+
+  auto init = init_options(plan);
+  auto proxy = std::find(init.begin(), init.end(), "--proxy");
+  ASSERT_NE(proxy, init.end()) << joined(init);
+  ASSERT_NE(proxy + 1, init.end());
+  EXPECT_EQ(*(proxy + 1), "3128:/run/airlock/proxy.sock");
+  EXPECT_EQ(kProxyPort, 3128);
+  EXPECT_STREQ(kProxySocketInside, "/run/airlock/proxy.sock");
+
+  // The supervisor binds the proxy's socket in /run/airlock, which the
+  // skeleton has and Landlock lets the sandbox reach (read-only: connecting
+  // to a socket is no write).
+  EXPECT_TRUE(plan.proxy_socket);
+  EXPECT_THAT(plan.skeleton_dirs, Contains("/run/airlock"));
+  EXPECT_THAT(joined(init), HasSubstr("--ro /run/airlock "));
+  // Still its own network namespace, and no host name resolution.
+  auto options = bwrap_options(plan);
+  EXPECT_THAT(options, Not(Contains("--share-net")));
+  EXPECT_THAT(joined(options), Not(HasSubstr("/etc/resolv.conf")));
+}
+
+// The command line and the profile may refine what the launcher sets.
+TEST(SandboxPlan, ProxyVariablesCanBeRefined) {
+  PlanRequest req = request();
+  req.env_options = {"NO_PROXY=localhost,127.0.0.1,::1,internal"};
+  SandboxPlan plan = build_sandbox_plan(req, host());
+  EXPECT_THAT(plan.environment, Contains("NO_PROXY=localhost,127.0.0.1,::1,internal"));
+  EXPECT_THAT(plan.environment, Not(Contains("NO_PROXY=localhost,127.0.0.1,::1")));
+}
+
+TEST(SandboxPlan, NoNetHasNoProxyNoVariablesNoBridge) {
+  PlanRequest req = request();
+  req.network = NetworkMode::kNone;
+  SandboxPlan plan = build_sandbox_plan(req, host());
+  EXPECT_THAT(proxy_variables(plan), ::testing::IsEmpty());
+  EXPECT_THAT(init_options(plan), Not(Contains("--proxy")));
+  EXPECT_FALSE(plan.proxy_socket);
+  auto options = bwrap_options(plan);
+  EXPECT_THAT(options, Contains("--unshare-all"));
+  EXPECT_THAT(options, Not(Contains("--share-net")));
+  EXPECT_THAT(joined(options), Not(HasSubstr("/etc/resolv.conf")));
+  // The portal's own socket stays: the agent may still ask for folders.
+  EXPECT_THAT(plan.environment, Contains("AIRLOCK_PORTAL_ADDRESS=unix:path=/run/airlock/portal.sock"));
+}
+
+TEST(SandboxPlan, ShareNetHasNoProxyNoVariablesNoBridge) {
+  PlanRequest req = request();
+  req.network = NetworkMode::kHost;
+  SandboxPlan plan = build_sandbox_plan(req, host());
+  EXPECT_THAT(proxy_variables(plan), ::testing::IsEmpty());
+  EXPECT_THAT(init_options(plan), Not(Contains("--proxy")));
+  EXPECT_FALSE(plan.proxy_socket);
+  EXPECT_THAT(bwrap_options(plan), Contains("--share-net"));
 }
 
 }  // namespace

@@ -1,0 +1,169 @@
+// Network grants (issue 4), end to end: servers on the host's loopback,
+// reached from a sandbox only through its proxy, with a grant that names
+// their address. 127.0.0.2 is used where clients should honour the proxy
+// variables: NO_PROXY names 127.0.0.1 and localhost.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "portal_fixture.h"
+
+namespace airlock::test {
+namespace {
+
+class Network : public PortalTest {
+ protected:
+  void SetUp() override {
+    PortalTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
+    site_ = scratch_.path("site");
+    mkdir(site_.c_str(), 0755);
+    Scratch::write_file(site_ + "/hello.txt", "hello from the host\n");
+  }
+
+  // python3's http.server on ADDRESS, serving site_; its port.
+  std::string serve(const std::string& address) {
+    server_ = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/python3", "-u", "-m", "http.server", "--bind", address, "0"},
+        site_options());
+    EXPECT_TRUE(server_->wait_for_output(" port ")) << server_->err();
+    std::string out = server_->out();
+    size_t at = out.find(" port ");
+    return out.substr(at + 6, out.find_first_not_of("0123456789", at + 6) - at - 6);
+  }
+
+  Options site_options() const {
+    Options options;
+    options.cwd = site_;
+    return options;
+  }
+
+  void grant_in_policy(const std::string& hosts) {
+    write_policy("[Rule test-server]\nKind=host\nMatch=" + hosts + "\nDecision=allow\n");
+  }
+
+  std::string site_;
+  std::unique_ptr<Child> server_;
+};
+
+TEST_F(Network, AGrantedHostWorksOverHttpConnectAndSocks) {
+  std::string port = serve("127.0.0.2");
+  grant_in_policy("127.0.0.2:" + port + ";");
+  std::string url = "http://127.0.0.2:" + port + "/hello.txt";
+  Result result = run_agent({"--prompt=none"}, "echo http; curl -sS " + url + "; echo connect; curl -sS -p " + url +
+                                                   "; echo socks; curl -sS -x socks5h://127.0.0.1:3128 " + url);
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "http\nhello from the host\nconnect\nhello from the host\nsocks\nhello from the host\n")
+      << result.err;
+  Result log = airlock({"log", "--json"}, options());
+  EXPECT_NE(log.out.find("\"event\":\"use\""), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("bytes down"), std::string::npos) << log.out;
+}
+
+TEST_F(Network, GitOverHttpHonoursTheProxy) {
+  std::string repo = site_ + "/repo.git";
+  ASSERT_EQ(run({"/usr/bin/git", "init", "-q", "--bare", repo}).status, 0);
+  ASSERT_EQ(run({"/usr/bin/git", "-C", repo, "update-server-info"}).status, 0);
+  std::string port = serve("127.0.0.2");
+  grant_in_policy("127.0.0.2:" + port + ";");
+  Result result = run_agent({"--prompt=none"}, "git ls-remote http://127.0.0.2:" + port + "/repo.git && echo reached");
+  EXPECT_NE(result.out.find("reached"), std::string::npos) << result.out << result.err;
+}
+
+// A name, not an address: the person is asked about localhost itself, and
+// the loopback it stands for is what they named.
+TEST_F(Network, AnUnknownHostWaitsForThePersonThenConnectsOrGets403) {
+  std::string port = serve("127.0.0.1");
+  std::string curl = "curl -sS --noproxy '' -x http://127.0.0.1:3128 -w '%{http_code}\\n' -o /dev/stderr http://localhost:" +
+                     port + "/hello.txt";
+  {
+    auto prompt = prompter({"--answer=allow", "--scope=once", "--kind=host", "--count=1"});
+    Result allowed = run_agent({}, curl);
+    EXPECT_NE(allowed.out.find("200"), std::string::npos) << allowed.out << allowed.err;
+    EXPECT_NE(allowed.err.find("hello from the host"), std::string::npos) << allowed.err;
+  }
+  auto prompt = prompter({"--answer=deny", "--kind=host", "--count=1"});
+  Result denied = run_agent({}, curl);
+  EXPECT_NE(denied.out.find("403"), std::string::npos) << denied.out << denied.err;
+  EXPECT_NE(denied.err.find("airlock:"), std::string::npos) << denied.err;
+}
+
+TEST_F(Network, ADeniedHostAndATimedOutPromptFailCleanly) {
+  std::string port = serve("127.0.0.1");
+  write_policy("[Rule no]\nKind=host\nMatch=localhost:" + port + ";\nDecision=deny\n");
+  Result denied = run_agent({}, "curl -sS --noproxy '' -x http://127.0.0.1:3128 -w '%{http_code}\\n' -o /dev/stderr "
+                                "http://localhost:" + port + "/hello.txt");
+  EXPECT_NE(denied.out.find("403"), std::string::npos) << denied.out << denied.err;
+  EXPECT_NE(denied.err.find("denied by the policy"), std::string::npos) << denied.err;
+
+  hold_prompts();
+  std::string other = "http://airlock-test.invalid/";  // a name: the person is asked before any lookup
+  auto agent = start_agent({}, "curl -sS -w '%{http_code}\\n' -o /dev/stderr " + other);
+  ASSERT_FALSE(wait_for_prompt().empty()) << agent->err();
+  EXPECT_EQ(agent->wait(), 0);
+  EXPECT_NE(agent->out().find("403"), std::string::npos) << agent->out() << agent->err();
+  EXPECT_NE(agent->err().find("nobody answered"), std::string::npos) << agent->err();
+}
+
+TEST_F(Network, LoopbackAndPrivateAddressesNeedAGrantThatNamesThem) {
+  std::string port = serve("127.0.0.2");
+  // Every host allowed, but by a wildcard: no address of the host's own.
+  write_policy("[Rule everything]\nKind=host\nMatch=*\nDecision=allow\n");
+  Result result = run_agent({"--prompt=none"}, "curl -sS -w '%{http_code}\\n' -o /dev/stderr http://127.0.0.2:" + port +
+                                                   "/hello.txt; curl -sS -w '%{http_code}\\n' -o /dev/stderr "
+                                                   "-x socks5h://127.0.0.1:3128 http://localhost:" + port + "/");
+  EXPECT_EQ(result.out.find("hello from the host"), std::string::npos);
+  EXPECT_NE(result.err.find("loopback"), std::string::npos) << result.err;
+}
+
+TEST_F(Network, TheHostsLoopbackIsReachableOnlyThroughTheProxy) {
+  std::string port = serve("127.0.0.1");
+  grant_in_policy("127.0.0.1:" + port + ";");
+  Result result = run_agent({"--prompt=none"}, "(exec 3<>/dev/tcp/127.0.0.1/" + port +
+                                                   ") 2>/dev/null && echo direct-reached || echo direct-refused",
+                            "/bin/bash");
+  EXPECT_NE(result.out.find("direct-refused"), std::string::npos) << result.out << result.err;
+}
+
+TEST_F(Network, RevokingAHostGrantCutsItsOpenConnection) {
+  // A server that answers once and then holds the connection open.
+  server_ = std::make_unique<Child>(
+      std::vector<std::string>{"/usr/bin/python3", "-u", "-c",
+                               "import socket,time\n"
+                               "s=socket.socket(); s.bind(('127.0.0.2',0)); s.listen(); print('port',s.getsockname()[1])\n"
+                               "c,_=s.accept(); c.sendall(b'hello\\n'); time.sleep(60)\n"},
+      Options());
+  ASSERT_TRUE(server_->wait_for_output("port ")) << server_->err();
+  std::string port = server_->out().substr(5, server_->out().find('\n') - 5);
+  grant_in_policy("127.0.0.2:" + port + ";");
+  const std::string e = exchange_;
+  auto agent = start_agent({"--prompt=none"},
+                           "exec 3<>/dev/tcp/127.0.0.1/3128; printf 'CONNECT 127.0.0.2:" + port +
+                               " HTTP/1.1\\r\\n\\r\\n' >&3; read -r status <&3; read -r blank <&3; read -r line <&3;"
+                               "echo \"$status $line\" > " + e + "/open; cat <&3 >/dev/null; echo closed > " + e + "/closed",
+                           "/bin/bash");
+  ASSERT_TRUE(wait_for_file(e + "/open")) << agent->err();
+  EXPECT_NE(Scratch::read_file(e + "/open").find("200"), std::string::npos) << Scratch::read_file(e + "/open");
+  auto grants = manager_list("ListGrants", g_variant_new("(s)", ""));
+  std::string session, grant;
+  for (auto& row : grants)
+    if (row["kind"] == "host") session = row["session"], grant = row["id"];
+  ASSERT_FALSE(grant.empty());
+  Result revoke = airlock({"revoke", session, grant}, options());
+  EXPECT_EQ(revoke.status, 0) << revoke.err;
+  EXPECT_TRUE(wait_for_file(e + "/closed", std::chrono::seconds(10))) << "the tunnel stayed open after the revoke";
+  agent->wait();
+}
+
+TEST_F(Network, NoNetMeansNoProxyAtAll) {
+  Result result = run_agent({"--no-net"},
+                            "env | grep -ci proxy; (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null && echo bridge || echo none",
+                            "/bin/bash");
+  EXPECT_NE(result.out.find("0\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("none"), std::string::npos) << result.out;
+}
+
+}  // namespace
+}  // namespace airlock::test
