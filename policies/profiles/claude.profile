@@ -13,3 +13,9 @@ Set=CLAUDE_CONFIG_DIR=~/.claude;DISABLE_AUTOUPDATER=1;
 
 [Filesystem]
 State=~/.claude/;
+
+# The hosts Claude Code cannot work without: the API and its login.
+[Rule claude-api]
+Kind=host
+Match=api.anthropic.com:443;console.anthropic.com:443;claude.ai:443;
+Decision=allow

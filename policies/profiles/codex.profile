@@ -10,3 +10,9 @@ Set=CODEX_HOME=~/.codex;
 
 [Filesystem]
 State=~/.codex/;
+
+# The hosts Codex cannot work without: the API and its ChatGPT login.
+[Rule codex-api]
+Kind=host
+Match=api.openai.com:443;auth.openai.com:443;chatgpt.com:443;
+Decision=allow

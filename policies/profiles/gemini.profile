@@ -12,3 +12,10 @@ Pass=GEMINI_API_KEY;GOOGLE_API_KEY;GOOGLE_CLOUD_PROJECT;GOOGLE_GENAI_USE_VERTEXA
 
 [Filesystem]
 State=~/.gemini/;
+
+# The hosts Gemini CLI cannot work without: the Gemini API, Code Assist and
+# the Google login.
+[Rule gemini-api]
+Kind=host
+Match=generativelanguage.googleapis.com:443;cloudcode-pa.googleapis.com:443;oauth2.googleapis.com:443;accounts.google.com:443;
+Decision=allow

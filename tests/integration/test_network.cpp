@@ -157,6 +157,16 @@ TEST_F(Network, RevokingAHostGrantCutsItsOpenConnection) {
   agent->wait();
 }
 
+// The agent profiles allow the hosts their agent cannot work without, and
+// no other profile gets them.
+TEST_F(Network, AProfilePreGrantsItsApiHost) {
+  Result claude = run_agent({"--profile", "claude", "--prompt=none"}, "airlock-request host api.anthropic.com");
+  EXPECT_EQ(claude.status, 0) << claude.err;
+  EXPECT_EQ(claude.out, "api.anthropic.com:443\n");
+  Result shell = run_agent({"--profile", "shell", "--prompt=none"}, "airlock-request host api.anthropic.com");
+  EXPECT_EQ(shell.status, 1) << shell.out << shell.err;
+}
+
 TEST_F(Network, NoNetMeansNoProxyAtAll) {
   Result result = run_agent({"--no-net"},
                             "env | grep -ci proxy; (exec 3<>/dev/tcp/127.0.0.1/3128) 2>/dev/null && echo bridge || echo none",
