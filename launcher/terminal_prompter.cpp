@@ -451,7 +451,8 @@ struct TerminalPrompter::State {
       text += "  WARNING: this is on the deny list, which protects credentials and keys.\n"
               "  Allowing it overrides the deny list; \"always\" is not offered.\n";
     if (!hint_given)
-      text += "  (once: this request only; task: until the session ends; always: remembered\n"
+      text += std::string(request.kind == "host" ? "  (once: this connection; " : "  (once: this request only; ") +
+              "task: until the session ends; always: remembered\n"
               "  for this profile in this workspace; Enter or n denies)\n";
     return text;
   }

@@ -10,6 +10,7 @@
 #include "decision.h"
 #include "error.h"
 #include "network_proxy.h"
+#include "proxy_request.h"
 #include "permission_store.h"
 #include "portal.h"
 
@@ -38,39 +39,23 @@ std::string canonical_host(const std::string& text, std::string* why) {
     *why = "give HOST:PORT, at most " + std::to_string(kMaxHostBytes) + " bytes, e.g. pypi.org:443";
     return "";
   }
-  g_autofree char* lowered = g_ascii_strdown(text.c_str(), -1);
-  std::string host = lowered;
-  std::string port;
-  if (host[0] == '[') {
-    size_t close = host.find(']');
-    if (close == std::string::npos || close + 1 >= host.size() || host[close + 1] != ':') {
+  std::string host, port;
+  if (text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
       *why = "'" + text + "': write an IPv6 address in brackets with its port, e.g. [2001:db8::1]:443";
       return "";
     }
-    port = host.substr(close + 2);
-    std::string address = host.substr(1, close - 1);
-    g_autoptr(GInetAddress) parsed = g_inet_address_new_from_string(address.c_str());
-    if (!parsed || g_inet_address_get_family(parsed) != G_SOCKET_FAMILY_IPV6) {
-      *why = "'" + text + "': not an IPv6 address in brackets";
-      return "";
-    }
-    host = host.substr(0, close + 1);
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
   } else {
-    size_t colon = host.rfind(':');
-    if (colon == std::string::npos || host.find(':') != colon) {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
       *why = "'" + text + "' has no port, or several ':': give HOST:PORT, e.g. pypi.org:443";
       return "";
     }
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-    bool name_ok = !host.empty() && host.front() != '.' && host.back() != '.' && host.find("..") == std::string::npos &&
-                   std::all_of(host.begin(), host.end(), [](char c) {
-                     return g_ascii_isalnum(c) || c == '-' || c == '.' || c == '_';
-                   });
-    if (!name_ok) {
-      *why = "'" + text + "' is not a host name or address";
-      return "";
-    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
   }
   char* end = nullptr;
   unsigned long number = strtoul(port.c_str(), &end, 10);
@@ -78,7 +63,14 @@ std::string canonical_host(const std::string& text, std::string* why) {
     *why = "'" + text + "' has no port from 1 to 65535";
     return "";
   }
-  return host + ":" + std::to_string(number);
+  // Spelled as the proxy spells what a client connects to, so that a grant
+  // and a connection meet: lower case, addresses in their canonical form.
+  std::string normalized, error;
+  if (!normalize_proxy_host(host, &normalized, &error)) {
+    *why = "'" + text + "': " + error;
+    return "";
+  }
+  return format_host_port(normalized, static_cast<uint16_t>(number));
 }
 
 // One session's side of the proxy: its decisions, its explicit addresses,
@@ -93,26 +85,34 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
   // Also used by RequestHost: decides RESOURCE (canonical) and, when
   // allowed, records the grant; DONE(verdict, grant id) once its rows are
   // written.
-  static void decide_host(Portal* portal, const std::string& session_id, const std::string& resource,
-                          const std::string& reason, std::function<void(const Verdict&, const GrantRecord*)> done) {
+  // Returns the prompt's id when a person is asked.
+  static std::string decide_host(Portal* portal, const std::string& session_id, const std::string& resource,
+                                 const std::string& reason,
+                                 std::function<void(const Verdict&, const GrantRecord*)> done) {
     SandboxSession* session = portal->session(session_id);
     if (!session) {
       Verdict gone;
       gone.outcome = "error";
       gone.message = "the session ended";
-      return done(gone, nullptr);
+      done(gone, nullptr);
+      return "";
     }
-    portal->audit({.event = "request", .kind = "host", .resource = resource, .access = "read"}, session);
+    // A host already granted is no new decision: the connection goes ahead
+    // at once (its 'use' row records it when it ends), without waiting for
+    // the disk.
     for (const auto& held : session->grants())
       if (held.kind == "host" && resource_covers(RequestKind::kHost, held.resource, resource)) {
         Verdict already;
         already.allow = true;
         already.outcome = "granted";
         already.response = kResponseGranted;
-        GrantRecord copy = held;
-        return portal->after_audit([done, already, copy](bool) { done(already, &copy); });
+        already.scope = held.scope;
+        already.decided_by = held.decided_by;
+        done(already, &held);
+        return "";
       }
-    airlock::decide(portal, session, {.kind = RequestKind::kHost, .resource = resource, .reason = reason},
+    portal->audit({.event = "request", .kind = "host", .resource = resource, .access = "read"}, session);
+    return airlock::decide(portal, session, {.kind = RequestKind::kHost, .resource = resource, .reason = reason},
                     [portal, session_id, resource, done](const Verdict& verdict) {
                       SandboxSession* asker = portal->session(session_id);
                       if (!verdict.allow || !asker) {
@@ -120,6 +120,13 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
                         if (!asker) refusal.allow = false;
                         return portal->after_audit([done, refusal](bool) { done(refusal, nullptr); });
                       }
+                      // Connections that waited for the same prompt share its grant,
+                      // so that one revoke takes the host away.
+                      for (const auto& held : asker->grants())
+                        if (held.kind == "host" && held.resource == resource) {
+                          GrantRecord copy = held;
+                          return portal->after_audit([done, verdict, copy](bool) { done(verdict, &copy); });
+                        }
                       GrantRecord record{.id = asker->next_grant_id(), .kind = "host", .resource = resource,
                                          .access = "read", .scope = verdict.scope, .decided_by = verdict.decided_by,
                                          .since = g_get_real_time(), .names_host = verdict.names_resource};
@@ -168,6 +175,14 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
 
   void report(const ProxyReport& report) override {
     SandboxSession* session = portal_->session(session_);
+    // "Once" is one connection: its grant ends with it.
+    if (session && !report.grant.empty())
+      for (const auto& held : session->grants())
+        if (held.id == report.grant && held.kind == "host" && held.scope == "once") {
+          std::string unused;
+          portal_->revoke(session, held.id, &unused, "expire");
+          break;
+        }
     std::string why;
     std::string resource = canonical_host(target_resource(report.target), &why);
     if (!session || resource.empty()) return;
@@ -205,8 +220,10 @@ void NetworkAccess::revoked(const std::string& session, const GrantRecord& grant
 namespace {
 
 struct HostRequest {
+  Portal* portal;
   GDBusConnection* connection;
   AirlockPortalRequest* object;
+  std::string prompt;  // the prompt it waits for, if any
   bool closed = false;
   ~HostRequest() {
     g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(object));
@@ -262,6 +279,7 @@ void NetworkAccess::export_on(GDBusConnection* connection, SandboxSession* sessi
         GDBusConnection* peer = g_dbus_method_invocation_get_connection(invocation);
         std::string handle = std::string(kRequestPathPrefix) + "host" + std::to_string(++ctx->counter);
         auto request = std::make_shared<HostRequest>();
+        request->portal = ctx->portal;
         request->connection = G_DBUS_CONNECTION(g_object_ref(peer));
         request->object = airlock_portal_request_skeleton_new();
         g_autoptr(GError) error = nullptr;
@@ -269,18 +287,21 @@ void NetworkAccess::export_on(GDBusConnection* connection, SandboxSession* sessi
           g_dbus_method_invocation_return_gerror(invocation, error);
           return TRUE;
         }
-        // Closing withdraws nothing already decided; the answer is just not sent.
+        // Closing withdraws the prompt; what was decided before stays.
         auto* flag = new std::weak_ptr<HostRequest>(request);
         g_signal_connect_data(request->object, "handle-close",
                               G_CALLBACK(+[](AirlockPortalRequest* object, GDBusMethodInvocation* call, gpointer user) {
-                                if (auto held = static_cast<std::weak_ptr<HostRequest>*>(user)->lock()) held->closed = true;
+                                if (auto held = static_cast<std::weak_ptr<HostRequest>*>(user)->lock()) {
+                                  held->closed = true;
+                                  if (!held->prompt.empty()) held->portal->prompts().withdraw(held->prompt);
+                                }
                                 airlock_portal_request_complete_close(object, call);
                                 return TRUE;
                               }),
                               flag, [](gpointer user, GClosure*) { delete static_cast<std::weak_ptr<HostRequest>*>(user); },
                               G_CONNECT_DEFAULT);
         g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", handle.c_str()));
-        SessionDecider::decide_host(
+        request->prompt = SessionDecider::decide_host(
             ctx->portal, ctx->session, resource, reason, [request, resource](const Verdict& verdict, const GrantRecord* grant) {
               if (request->closed) return;
               GVariantBuilder results;

@@ -2,8 +2,6 @@
 
 #include <glib.h>
 
-#include <algorithm>
-
 #include <cstring>
 #include <set>
 #include <string_view>
@@ -18,15 +16,18 @@ namespace airlock {
 
 namespace {
 
-using pattern::ascii_lower;
 using pattern::compile_host_pattern;
 using pattern::compile_path_pattern;
 using pattern::compile_secret_pattern;
+using pattern::host_matches;
+using pattern::HostResource;
+using pattern::names_one_host_port;
+using pattern::parse_host_resource;
 using pattern::Pattern;
 using pattern::Relation;
 using pattern::relate;
 using pattern::split_canonical_path;
-using pattern::split_host_port;
+using pattern::split_host_labels;
 
 constexpr const char* kSeeAlso = " (see airlock-policy(5))";
 
@@ -266,25 +267,25 @@ bool rule_applies(const PolicyRule& rule, const PolicyRequest& request) {
 
 struct RuleMatch {
   bool full = false;
-  bool literal = false;              // a host pattern without a wildcard, with its port, matches
+  bool literal = false;              // a host pattern naming one host or address with one port matches
   const Pattern* beneath = nullptr;  // the first pattern that reaches beneath
 };
 
-bool is_literal(const Pattern& pattern) {
-  return std::all_of(pattern.segments.begin(), pattern.segments.end(),
-                     [](const pattern::Segment& segment) { return segment.type == pattern::Segment::Type::kLiteral; });
-}
-
-RuleMatch match_rule(const PolicyRule& rule, const std::vector<std::string_view>& parts, unsigned port,
+// HOST is the request's when it is for a host, PARTS its labels.
+RuleMatch match_rule(const PolicyRule& rule, const std::vector<std::string_view>& parts, const HostResource* host,
                      bool want_beneath) {
   RuleMatch match;
   for (const auto& pattern : rule.patterns) {
-    if (pattern.port != 0 && pattern.port != port) continue;
+    if (host) {
+      if (!host_matches(pattern, *host, parts)) continue;
+      match.full = true;
+      match.literal = names_one_host_port(pattern);
+      if (match.literal) return match;
+      continue;
+    }
     Relation relation = relate(pattern.segments, parts);
     if (relation.full) {
       match.full = true;
-      match.literal = is_literal(pattern) && pattern.port != 0;
-      if (match.literal) return match;
       continue;
     }
     if (want_beneath && relation.beneath && !match.beneath) match.beneath = &pattern;
@@ -317,8 +318,7 @@ size_t Policy::rule_count() const { return rules_.size(); }
 
 PolicyResult Policy::evaluate(const PolicyRequest& request) const {
   std::vector<std::string_view> parts;
-  std::string lowered_host;
-  unsigned port = 0;
+  HostResource host;
   bool paths = false;
   switch (request.kind) {
     case RequestKind::kFolder:
@@ -328,8 +328,8 @@ PolicyResult Policy::evaluate(const PolicyRequest& request) const {
         return refuse("not a canonical absolute path: refused without asking");
       break;
     case RequestKind::kHost:
-      lowered_host = ascii_lower(request.resource);
-      if (!split_host_port(lowered_host, &parts, &port)) return refuse("not a HOST:PORT: refused without asking");
+      if (!parse_host_resource(request.resource, &host)) return refuse("not a HOST:PORT: refused without asking");
+      split_host_labels(host, &parts);
       break;
     case RequestKind::kSecret:
       if (request.resource.empty() || request.resource.find('\0') != std::string::npos)
@@ -356,7 +356,8 @@ PolicyResult Policy::evaluate(const PolicyRequest& request) const {
     // On the deny list only a deny rule or a confirmed override counts:
     // no allow rule, and no plain ask rule, can open it.
     if (denied && rule->decision != Decision::kDeny && !rule->override_deny_list) continue;
-    RuleMatch match = match_rule(*rule, parts, port, want_beneath && rule->decision != Decision::kAllow);
+    RuleMatch match = match_rule(*rule, parts, request.kind == RequestKind::kHost ? &host : nullptr,
+                                 want_beneath && rule->decision != Decision::kAllow);
     if (match.full) {
       deciding = &*rule;
       deciding_literal = match.literal;

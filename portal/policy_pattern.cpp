@@ -1,7 +1,10 @@
 #include "policy_pattern.h"
 
+#include <arpa/inet.h>
 #include <glib.h>
+#include <netinet/in.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <optional>
@@ -185,6 +188,9 @@ Pattern compile_path_pattern(const std::string& text, const std::string& home, c
 
 namespace {
 
+// A port list holds at most this many items.
+constexpr size_t kMaxPortItems = 32;
+
 // "1".."65535", nothing else (no sign, no spaces, no leading zeros beyond "0").
 std::optional<unsigned> parse_port(std::string_view text) {
   if (text.empty() || text.size() > 5 || text[0] == '0') return std::nullopt;
@@ -199,11 +205,131 @@ std::optional<unsigned> parse_port(std::string_view text) {
 
 bool valid_host_label_char(char c) { return g_ascii_isalnum(c) || c == '-' || c == '_'; }
 
-bool valid_ipv6_literal(std::string_view host) {
-  if (host.size() < 3 || host.front() != '[' || host.back() != ']') return false;
-  for (char c : host.substr(1, host.size() - 2))
-    if (!g_ascii_isxdigit(c) && c != ':' && c != '.') return false;
-  return true;
+// An IPv4-mapped IPv6 address becomes the IPv4 address it stands for.
+Address unmapped(const Address& address) {
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!address.v6 || !std::equal(std::begin(kMapped), std::end(kMapped), address.bytes.begin())) return address;
+  Address v4;
+  std::copy(address.bytes.begin() + 12, address.bytes.end(), v4.bytes.begin());
+  return v4;
+}
+
+// Strict inet_pton(3): dotted-quad IPv4 without leading zeros, or IPv6
+// without brackets or a zone. Mapped addresses come out as IPv4.
+std::optional<Address> parse_address(const std::string& text, bool v6) {
+  Address address;
+  address.v6 = v6;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), address.bytes.data()) != 1) return std::nullopt;
+  return unmapped(address);
+}
+
+std::string address_text(const Address& address) {
+  char buffer[INET6_ADDRSTRLEN] = {};
+  if (!inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), buffer, sizeof buffer)) return "?";
+  return address.v6 ? "[" + std::string(buffer) + "]" : std::string(buffer);
+}
+
+unsigned address_bits(const Address& address) { return address.v6 ? 128 : 32; }
+
+// ADDRESS with every bit past PREFIX cleared.
+Address masked(Address address, unsigned prefix) {
+  for (unsigned byte = 0; byte < 16; ++byte) {
+    unsigned kept = prefix > byte * 8 ? std::min(prefix - byte * 8, 8u) : 0u;
+    address.bytes[byte] &= static_cast<unsigned char>(0xff00u >> kept);
+  }
+  return address;
+}
+
+bool network_contains(const Network& network, const Address& address) {
+  return network.address.v6 == address.v6 && masked(address, network.prefix).bytes == network.address.bytes;
+}
+
+// The PORTS of a host pattern: "*", N, N-M, or a comma-separated list of
+// those last two.
+void compile_ports(const std::string& ports, Pattern* pattern, const std::string& where) {
+  const std::string& text = pattern->text;
+  const char* kHowToWrite = ": write one port (443), a list (80,443), a range (8000-8999) or '*'";
+  if (ports == "*") return;
+  if (ports.empty()) bad_pattern(where, text, "has no port after ':'" + std::string(kHowToWrite));
+  std::vector<std::string> items;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = ports.find(',', start);
+    items.push_back(ports.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (items.size() > kMaxPortItems)
+    bad_pattern(where, text, "has more than " + std::to_string(kMaxPortItems) +
+                                 " ports in its list: join neighbours into ranges (8000-8999), or write several patterns");
+  for (const auto& item : items) {
+    if (item.empty())
+      bad_pattern(where, text, "has an empty item in its port list (a leading, trailing or doubled ','): write 80,443");
+    if (item == "*")
+      bad_pattern(where, text, "has '*' in a port list: '*' alone means every port, write " +
+                                   text.substr(0, text.size() - ports.size()) + "*");
+    size_t dash = item.find('-');
+    std::string first = item.substr(0, dash);
+    std::string last = dash == std::string::npos ? first : item.substr(dash + 1);
+    auto low = parse_port(first);
+    auto high = parse_port(last);
+    if (!low || !high) {
+      std::string which = items.size() == 1 && dash == std::string::npos ? "" : " '" + item + "'";
+      bad_pattern(where, text, "has a port" + which + " that is not a number from 1 to 65535" + kHowToWrite);
+    }
+    if (*low > *high)
+      bad_pattern(where, text, "has a port range that ends before it starts ('" + item + "'): write " + last + "-" + first);
+    pattern->ports.push_back({*low, *high});
+  }
+  pattern->single_port = items.size() == 1 && items[0].find('-') == std::string::npos;
+}
+
+// "/PREFIX" of an address range, the slash included in SUFFIX.
+void compile_network(const std::string& address_part, const std::string& suffix, bool v6, Pattern* pattern,
+                     const std::string& where) {
+  const std::string& text = pattern->text;
+  auto address = parse_address(address_part, v6);
+  if (!address) {
+    if (v6)
+      bad_pattern(where, text, "is not an IPv6 address in brackets, such as [2001:db8::1] or [fd00::]/8");
+    bad_pattern(where, text, "has '/' after something that is not an IPv4 address: a range of addresses is written "
+                             "10.0.0.0/8, or [fd00::]/8 for IPv6, and a name takes none");
+  }
+  Network network;
+  network.single = suffix.empty();
+  unsigned written_bits = v6 ? 128 : 32;
+  if (network.single) {
+    network.prefix = address_bits(*address);
+  } else {
+    std::string digits = suffix.substr(1);
+    bool ok = !digits.empty() && digits.size() <= 3 && (digits == "0" || digits[0] != '0');
+    unsigned prefix = 0;
+    for (char c : digits) {
+      ok = ok && g_ascii_isdigit(c);
+      if (ok) prefix = prefix * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!ok || prefix > written_bits)
+      bad_pattern(where, text, "has a prefix length that is not a number from 0 to " + std::to_string(written_bits) +
+                                   " (the bits of an " + (v6 ? "IPv6" : "IPv4") + " address)");
+    // [::ffff:10.0.0.0]/104 is 10.0.0.0/8; a shorter prefix on a mapped
+    // address keeps it as IPv6 and sets bits the check below refuses.
+    if (v6 && !address->v6) {
+      if (prefix >= 96) {
+        prefix -= 96;
+      } else {
+        address = Address{true, {}};
+        inet_pton(AF_INET6, address_part.c_str(), address->bytes.data());
+      }
+    }
+    network.prefix = prefix;
+  }
+  Address kept = masked(*address, network.prefix);
+  if (kept.bytes != address->bytes)
+    bad_pattern(where, text, "has bits set past its " + suffix + " prefix: write " + address_text(kept) + "/" +
+                                 std::to_string(network.prefix) + " for the range it falls in, or leave out " +
+                                 suffix + " for the one address");
+  network.address = kept;
+  pattern->network = network;
 }
 
 }  // namespace
@@ -215,46 +341,63 @@ std::string ascii_lower(std::string_view text) {
 }
 
 // Host labels are kept last label first, so that "*.example.com" is a
-// pattern over a prefix: [com, example, *, **].
+// pattern over a prefix: [com, example, *, **]. Addresses and address
+// ranges are compared by value instead, and IP-address resources only.
 Pattern compile_host_pattern(const std::string& text, const std::string& where) {
   Pattern pattern;
   pattern.text = text;
   std::string lowered = ascii_lower(text);
   std::string host = lowered;
-  std::string port;
-  bool has_port = false;
+  std::string prefix;  // "/N" of an address range
+  std::string ports;
+  bool has_ports = false;
+  bool v6 = false;
   if (!lowered.empty() && lowered[0] == '[') {
+    v6 = true;
     size_t close = lowered.find(']');
     if (close == std::string::npos) bad_pattern(where, text, "opens an IPv6 address with '[' but never closes it");
-    host = lowered.substr(0, close + 1);
-    if (close + 1 < lowered.size()) {
-      if (lowered[close + 1] != ':') bad_pattern(where, text, "has text after the IPv6 address that is not :PORT");
-      port = lowered.substr(close + 2);
-      has_port = true;
+    host = lowered.substr(1, close - 1);
+    std::string rest = lowered.substr(close + 1);
+    if (host.find('/') != std::string::npos)
+      bad_pattern(where, text, "has its prefix length inside the brackets: write [fd00::]/8");
+    if (!rest.empty() && rest[0] == '/') {
+      size_t colon = rest.find(':');
+      prefix = rest.substr(0, colon);
+      rest = colon == std::string::npos ? "" : rest.substr(colon);
     }
-    if (!valid_ipv6_literal(host)) bad_pattern(where, text, "is not an IPv6 address in brackets");
+    if (!rest.empty()) {
+      if (rest[0] != ':')
+        bad_pattern(where, text, "has text after the IPv6 address that is not /PREFIX or :PORT");
+      ports = rest.substr(1);
+      has_ports = true;
+    }
   } else {
     size_t colon = lowered.rfind(':');
     if (colon != std::string::npos) {
       host = lowered.substr(0, colon);
-      port = lowered.substr(colon + 1);
-      has_port = true;
+      ports = lowered.substr(colon + 1);
+      has_ports = true;
       if (host.find(':') != std::string::npos)
         bad_pattern(where, text, "has several ':'; write IPv6 addresses in brackets, [2001:db8::1]:443");
     }
+    size_t slash = host.find('/');
+    if (slash != std::string::npos) {
+      prefix = host.substr(slash);
+      host = host.substr(0, slash);
+    }
   }
-  if (has_port && port != "*") {
-    auto value = parse_port(port);
-    if (!value) bad_pattern(where, text, "has a port that is not a number from 1 to 65535 or '*'");
-    pattern.port = *value;
+  if (has_ports) compile_ports(ports, &pattern, where);
+  if (host.empty()) bad_pattern(where, text, v6 ? "has no address between its brackets" : "names no host");
+  if (v6 || !prefix.empty()) {
+    compile_network(host, prefix, v6, &pattern, where);
+    return pattern;
   }
-  if (host.empty()) bad_pattern(where, text, "names no host");
   if (host == "*") {
     push_segment(&pattern, {Segment::Type::kAnyDepth, ""}, where);
     return pattern;
   }
-  if (host[0] == '[') {
-    push_segment(&pattern, {Segment::Type::kLiteral, host}, where);
+  if (parse_address(host, false)) {
+    compile_network(host, "", false, &pattern, where);
     return pattern;
   }
   g_auto(GStrv) labels = g_strsplit(host.c_str(), ".", -1);
@@ -354,34 +497,77 @@ bool split_canonical_path(std::string_view path, std::vector<std::string_view>* 
   }
 }
 
-// LOWERED is "host:port" or "[v6]:port" in lower case; labels come out last
-// first, as compile_host_pattern() stores them.
-bool split_host_port(std::string_view lowered, std::vector<std::string_view>* labels, unsigned* port) {
+bool parse_host_resource(std::string_view text, HostResource* resource) {
+  std::string lowered = ascii_lower(text);
   size_t colon = lowered.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  auto value = parse_port(lowered.substr(colon + 1));
-  if (!value) return false;
-  *port = *value;
-  std::string_view host = lowered.substr(0, colon);
-  if (!host.empty() && host[0] == '[') {
-    if (!valid_ipv6_literal(host)) return false;
-    labels->push_back(host);
-    return true;
-  }
+  if (colon == std::string::npos) return false;
+  auto port = parse_port(std::string_view(lowered).substr(colon + 1));
+  if (!port) return false;
+  std::string host = lowered.substr(0, colon);
   if (host.empty()) return false;
+  std::optional<Address> address;
+  if (host[0] == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    address = parse_address(host.substr(1, host.size() - 2), true);
+    if (!address) return false;
+    host = address_text(*address);
+  } else {
+    size_t start = 0;
+    for (;;) {
+      size_t dot = host.find('.', start);
+      size_t end = dot == std::string::npos ? host.size() : dot;
+      if (end == start) return false;
+      for (size_t i = start; i < end; ++i)
+        if (!valid_host_label_char(host[i])) return false;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    address = parse_address(host, false);
+    // "127.1", "010.0.0.1", "0x7f000001": no address to inet_pton(3), but
+    // the resolver's inet_aton(3) reads them as one and connects without
+    // DNS. Neither a name nor an address, so that no range is walked around.
+    in_addr shorthand{};
+    if (!address && inet_aton(host.c_str(), &shorthand) != 0) return false;
+  }
+  resource->host = std::move(host);
+  resource->port = *port;
+  resource->address = address;
+  return true;
+}
+
+// An IPv6 address is one label, brackets and all.
+void split_host_labels(const HostResource& resource, std::vector<std::string_view>* labels) {
+  std::string_view host = resource.host;
+  if (!host.empty() && host[0] == '[') {
+    labels->push_back(host);
+    return;
+  }
   size_t end = host.size();
   for (;;) {
-    size_t dot = host.rfind('.', end - 1);
+    size_t dot = end == 0 ? std::string_view::npos : host.rfind('.', end - 1);
     size_t start = dot == std::string_view::npos ? 0 : dot + 1;
-    std::string_view label = host.substr(start, end - start);
-    if (label.empty()) return false;
-    for (char c : label)
-      if (!valid_host_label_char(c)) return false;
-    labels->push_back(label);
-    if (dot == std::string_view::npos) return true;
-    if (dot == 0) return false;
+    labels->push_back(host.substr(start, end - start));
+    if (dot == std::string_view::npos) return;
     end = dot;
   }
+}
+
+bool host_matches(const Pattern& pattern, const HostResource& resource, const std::vector<std::string_view>& labels) {
+  if (!pattern.ports.empty() &&
+      std::none_of(pattern.ports.begin(), pattern.ports.end(),
+                   [&](const PortRange& range) { return resource.port >= range.first && resource.port <= range.last; }))
+    return false;
+  // A name never matches an address or a range, whatever it resolves to.
+  if (pattern.network) return resource.address && network_contains(*pattern.network, *resource.address);
+  return relate(pattern.segments, labels).full;
+}
+
+bool names_one_host_port(const Pattern& pattern) {
+  if (!pattern.single_port) return false;
+  if (pattern.network) return pattern.network->single;
+  return !pattern.segments.empty() &&
+         std::all_of(pattern.segments.begin(), pattern.segments.end(),
+                     [](const Segment& segment) { return segment.type == Segment::Type::kLiteral; });
 }
 
 }  // namespace pattern
@@ -395,12 +581,11 @@ bool path_pattern_matches(const std::string& pattern, const std::string& path, c
 
 bool host_pattern_matches(const std::string& pattern, const std::string& host_port) {
   pattern::Pattern compiled = pattern::compile_host_pattern(pattern, "pattern");
-  std::string lowered = pattern::ascii_lower(host_port);
+  pattern::HostResource resource;
+  if (!pattern::parse_host_resource(host_port, &resource)) return false;
   std::vector<std::string_view> labels;
-  unsigned port = 0;
-  if (!pattern::split_host_port(lowered, &labels, &port)) return false;
-  if (compiled.port != 0 && compiled.port != port) return false;
-  return pattern::relate(compiled.segments, labels).full;
+  pattern::split_host_labels(resource, &labels);
+  return pattern::host_matches(compiled, resource, labels);
 }
 
 }  // namespace airlock

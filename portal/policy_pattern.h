@@ -3,6 +3,8 @@
 // documented in airlock-policy(5), PATTERNS.
 #pragma once
 
+#include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,11 +20,41 @@ struct Segment {
   std::string text;  // kLiteral: unescaped; kGlob: as written
 };
 
+// An IP address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is kept as
+// the IPv4 address it stands for, in resources and in patterns alike.
+struct Address {
+  bool v6 = false;
+  std::array<unsigned char, 16> bytes{};  // IPv4: the first 4
+};
+
+// Hosts: an address, or an address range in CIDR notation.
+struct Network {
+  Address address;  // its bits past PREFIX are zero
+  unsigned prefix = 0;
+  bool single = false;  // written without /PREFIX: exactly one address
+};
+
+// Hosts: FIRST..LAST, both included.
+struct PortRange {
+  unsigned first = 0;
+  unsigned last = 0;
+};
+
 // A compiled pattern: at most 63 segments.
 struct Pattern {
   std::string text;  // as written, for explanations
-  std::vector<Segment> segments;
-  unsigned port = 0;  // hosts: 0 matches every port
+  std::vector<Segment> segments;  // empty for an address or range of addresses
+  // Hosts only:
+  std::optional<Network> network;  // matched against IP-address resources only
+  std::vector<PortRange> ports;    // empty matches every port
+  bool single_port = false;        // written as one number, not a list or range
+};
+
+// A HOST:PORT resource as host patterns see it.
+struct HostResource {
+  std::string host;  // lower case; an IPv4-mapped IPv6 address in its IPv4 form
+  unsigned port = 0;
+  std::optional<Address> address;  // HOST is an IP address
 };
 
 // How a pattern stands to a resource.
@@ -47,10 +79,21 @@ Relation relate(const std::vector<Segment>& segments, const std::vector<std::str
 // (views into PATH). False when PATH is not canonical.
 bool split_canonical_path(std::string_view path, std::vector<std::string_view>* parts);
 
-// Split a lower-case "host:port" or "[v6]:port" into its labels, last first
-// as host patterns keep them (views into LOWERED), and its port. False when
-// LOWERED is not such a string.
-bool split_host_port(std::string_view lowered, std::vector<std::string_view>* labels, unsigned* port);
+// Parse "host:port" or "[v6]:port", in any case. False when TEXT is not
+// such a string (an IPv6 address in brackets must be a valid one).
+bool parse_host_resource(std::string_view text, HostResource* resource);
+
+// The labels of RESOURCE's host, last first as host patterns keep them
+// (views into RESOURCE.host), appended to LABELS.
+void split_host_labels(const HostResource& resource, std::vector<std::string_view>* labels);
+
+// Whether host pattern PATTERN matches RESOURCE, whose labels are LABELS.
+bool host_matches(const Pattern& pattern, const HostResource& resource, const std::vector<std::string_view>& labels);
+
+// Whether host pattern PATTERN names one host, or one address, with one
+// port: no wildcard, no range, no list. What "a grant names that address
+// explicitly" means to the network proxy.
+bool names_one_host_port(const Pattern& pattern);
 
 }  // namespace pattern
 

@@ -160,7 +160,8 @@ void Portal::add_grant(SandboxSession* session, const GrantRecord& grant) {
   airlock_manager_emit_grant_added(manager_, session->info().id.c_str(), grant_variant(grant, session->info().id));
 }
 
-bool Portal::revoke(SandboxSession* session, const std::string& grant_id, std::string* message) {
+bool Portal::revoke(SandboxSession* session, const std::string& grant_id, std::string* message,
+                    const std::string& event) {
   auto& grants = session->grants();
   auto it = std::find_if(grants.begin(), grants.end(), [&](const GrantRecord& g) { return g.id == grant_id; });
   if (it == grants.end()) {
@@ -185,16 +186,21 @@ bool Portal::revoke(SandboxSession* session, const std::string& grant_id, std::s
   std::copy_if(grants.begin(), grants.end(), std::back_inserter(gone), goes);
   std::erase_if(grants, goes);
   // A revoke sticks: the next request for it asks the person again.
-  std::erase_if(session->task_answers, [&](const SandboxSession::TaskAnswer& a) {
-    return a.kind == revoked.kind && resource_covers(kind, revoked.resource, a.resource);
-  });
-  session->revoked.push_back(revoked.resource);
+  bool by_person = event == "revoke";
+  if (by_person) {
+    std::erase_if(session->task_answers, [&](const SandboxSession::TaskAnswer& a) {
+      return a.kind == revoked.kind && resource_covers(kind, revoked.resource, a.resource);
+    });
+    session->revoked.push_back(revoked.resource);
+  }
   for (const auto& grant : gone) {
-    audit({.event = "revoke", .kind = grant.kind, .resource = grant.resource, .access = grant.access,
-           .scope = grant.scope, .decided_by = "person"},
+    audit({.event = by_person ? "revoke" : "expire", .kind = grant.kind, .resource = grant.resource,
+           .access = grant.access, .scope = grant.scope, .decided_by = by_person ? "person" : ""},
           session);
     airlock_manager_emit_grant_removed(manager_, session->info().id.c_str(), grant.id.c_str());
-    network_->revoked(session->info().id, grant);
+    // A person's revoke cuts the host's open connections; an expiry lets
+    // them finish.
+    if (by_person) network_->revoked(session->info().id, grant);
   }
   return true;
 }

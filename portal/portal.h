@@ -58,8 +58,11 @@ class Portal {
   // Records GRANT as SESSION's and announces it.
   void add_grant(SandboxSession* session, const GrantRecord& grant);
   // Unmounts GRANT_ID of SESSION, and with it every grant beneath it (the
-  // detached mount takes them along). False with *MESSAGE when it stays.
-  bool revoke(SandboxSession* session, const std::string& grant_id, std::string* message);
+  // detached mount takes them along); a host grant's connections close.
+  // False with *MESSAGE when it stays. EVENT "revoke" is a person's, and
+  // sticks for the session; "expire" is a grant that has run its course.
+  bool revoke(SandboxSession* session, const std::string& grant_id, std::string* message,
+              const std::string& event = "revoke");
 
  private:
   static gboolean handle_register_session(AirlockManager* manager, GDBusMethodInvocation* invocation,

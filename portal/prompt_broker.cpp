@@ -224,6 +224,8 @@ void PromptBroker::register_prompter(const std::string& name, const std::string&
   prompter->watch = g_bus_watch_name_on_connection(
       bus_, name.c_str(), G_BUS_NAME_WATCHER_FLAGS_NONE, nullptr,
       +[](GDBusConnection* connection, const char* gone, gpointer) {
+        // No connection: the bus itself went away, and the portal with it.
+        if (!connection) return;
         auto* broker = static_cast<PromptBroker*>(g_object_get_data(G_OBJECT(connection), "airlock-prompt-broker"));
         if (!broker) return;
         auto& list = broker->prompters_;

@@ -29,6 +29,7 @@ class Network : public PortalTest {
         std::vector<std::string>{"/usr/bin/python3", "-u", "-m", "http.server", "--bind", address, "0"},
         site_options());
     EXPECT_TRUE(server_->wait_for_output(" port ")) << server_->err();
+    EXPECT_TRUE(server_->wait_for_output("\n")) << server_->err();
     std::string out = server_->out();
     size_t at = out.find(" port ");
     return out.substr(at + 6, out.find_first_not_of("0123456789", at + 6) - at - 6);
@@ -90,6 +91,34 @@ TEST_F(Network, AnUnknownHostWaitsForThePersonThenConnectsOrGets403) {
   EXPECT_NE(denied.err.find("airlock:"), std::string::npos) << denied.err;
 }
 
+// Connections that wait for the same answer share one prompt and one
+// grant; "once" is one connection's worth: the next asks again.
+TEST_F(Network, OnePromptOneGrantAndOnceMeansOneConnection) {
+  std::string port = serve("127.0.0.1");
+  std::string curl = "curl -sS --noproxy '' -x http://127.0.0.1:3128 -o /dev/null -w '%{http_code}\\n' http://localhost:" +
+                     port + "/hello.txt";
+  hold_prompts();
+  const std::string e = exchange_;
+  auto agent = start_agent({}, "(" + curl + ") & (" + curl + ") & (" + curl + ") & wait; echo > " + e +
+                                   "/first; while [ ! -e " + e + "/go ]; do sleep 0.05; done; " + curl);
+  std::string id = wait_for_prompt();
+  ASSERT_FALSE(id.empty()) << agent->err();
+  EXPECT_EQ(wait_for_prompt(std::chrono::milliseconds(500)), "") << "three connections, several prompts";
+  ASSERT_TRUE(answer(id, true, "once"));
+  ASSERT_TRUE(wait_for_file(e + "/first"));
+  EXPECT_TRUE(manager_list("ListGrants", g_variant_new("(s)", "")).empty()) << "the once grant outlived its use";
+  Scratch::write_file(e + "/go", "");
+  std::string again = wait_for_prompt();
+  EXPECT_FALSE(again.empty()) << "a later connection was let through on the old answer";
+  if (!again.empty()) answer(again, false, "once");
+  EXPECT_EQ(agent->wait(), 0);
+  const std::string& out = agent->out();
+  size_t ok = 0;
+  for (size_t at = out.find("200"); at != std::string::npos; at = out.find("200", at + 1)) ++ok;
+  EXPECT_EQ(ok, 3u) << out << agent->err();
+  EXPECT_NE(out.find("403"), std::string::npos) << out;
+}
+
 TEST_F(Network, ADeniedHostAndATimedOutPromptFailCleanly) {
   std::string port = serve("127.0.0.1");
   write_policy("[Rule no]\nKind=host\nMatch=localhost:" + port + ";\nDecision=deny\n");
@@ -135,7 +164,7 @@ TEST_F(Network, RevokingAHostGrantCutsItsOpenConnection) {
                                "s=socket.socket(); s.bind(('127.0.0.2',0)); s.listen(); print('port',s.getsockname()[1])\n"
                                "c,_=s.accept(); c.sendall(b'hello\\n'); time.sleep(60)\n"},
       Options());
-  ASSERT_TRUE(server_->wait_for_output("port ")) << server_->err();
+  ASSERT_TRUE(server_->wait_for_output("\n")) << server_->err();  // "port N\n", whole
   std::string port = server_->out().substr(5, server_->out().find('\n') - 5);
   grant_in_policy("127.0.0.2:" + port + ";");
   const std::string e = exchange_;

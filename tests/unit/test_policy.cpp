@@ -736,3 +736,253 @@ TEST(PolicyHosts, KnowsWhetherTheDecidingRuleNamesTheHostItself) {
 
 }  // namespace
 }  // namespace airlock
+
+namespace airlock {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Address ranges, port lists and port ranges
+
+TEST(HostPatternRanges, IPv4Ranges) {
+  EXPECT_TRUE(host_pattern_matches("10.0.0.0/8:*", "10.1.2.3:443"));
+  EXPECT_TRUE(host_pattern_matches("10.0.0.0/8", "10.255.255.255:1"));
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8:*", "11.0.0.1:443"));
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8:*", "9.255.255.255:443"));
+  EXPECT_TRUE(host_pattern_matches("192.168.1.0/24:443", "192.168.1.77:443"));
+  EXPECT_FALSE(host_pattern_matches("192.168.1.0/24:443", "192.168.1.77:80"));
+  EXPECT_FALSE(host_pattern_matches("192.168.1.0/24:443", "192.168.2.1:443"));
+  EXPECT_TRUE(host_pattern_matches("172.16.0.0/12", "172.31.0.1:22"));
+  EXPECT_FALSE(host_pattern_matches("172.16.0.0/12", "172.32.0.1:22"));
+  EXPECT_TRUE(host_pattern_matches("0.0.0.0/0", "203.0.113.9:80"));
+  EXPECT_TRUE(host_pattern_matches("203.0.113.9/32", "203.0.113.9:80"));
+  EXPECT_FALSE(host_pattern_matches("203.0.113.9/32", "203.0.113.8:80"));
+}
+
+TEST(HostPatternRanges, IPv6Ranges) {
+  EXPECT_TRUE(host_pattern_matches("[fd00::]/8:*", "[fd12:3456::1]:443"));
+  EXPECT_FALSE(host_pattern_matches("[fd00::]/8:*", "[fe80::1]:443"));
+  EXPECT_TRUE(host_pattern_matches("[2001:db8::]/32:80", "[2001:DB8:ffff::1]:80"));
+  EXPECT_FALSE(host_pattern_matches("[2001:db8::]/32:80", "[2001:db8::1]:443"));
+  EXPECT_FALSE(host_pattern_matches("[2001:db8::]/32", "[2001:db9::1]:80"));
+  EXPECT_TRUE(host_pattern_matches("[2001:db8::]/32", "[2001:0db8:0000::0001]:80")) << "by value, not by text";
+  EXPECT_TRUE(host_pattern_matches("[::]/0", "[::1]:80"));
+  EXPECT_TRUE(host_pattern_matches("[fe80::]/10", "[febf::1]:80"));
+  EXPECT_FALSE(host_pattern_matches("[fe80::]/10", "[fec0::1]:80"));
+}
+
+TEST(HostPatternRanges, RangesMatchAddressesAndNeverNames) {
+  EXPECT_FALSE(host_pattern_matches("0.0.0.0/0", "example.com:443"));
+  EXPECT_FALSE(host_pattern_matches("127.0.0.0/8", "localhost:80"));
+  EXPECT_FALSE(host_pattern_matches("[::]/0", "example.com:443"));
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8", "10.0.0.1.example.com:443"));
+  // Not addresses to inet_pton(3), so names, which a range does not match.
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8", "010.0.0.1:443"));
+  EXPECT_FALSE(host_pattern_matches("0.0.0.0/0", "10.1:443"));
+  // The families stay apart: an IPv6 range does not match an IPv4 address.
+  EXPECT_FALSE(host_pattern_matches("[::]/0", "10.0.0.1:443"));
+  EXPECT_FALSE(host_pattern_matches("0.0.0.0/0", "[2001:db8::1]:443"));
+}
+
+TEST(HostPatternRanges, AnIPv4MappedAddressIsTheIPv4Address) {
+  EXPECT_TRUE(host_pattern_matches("10.0.0.0/8:*", "[::ffff:10.1.2.3]:443"));
+  EXPECT_TRUE(host_pattern_matches("10.0.0.0/8:*", "[::FFFF:a01:203]:443"));
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8:*", "[::ffff:11.1.2.3]:443"));
+  EXPECT_TRUE(host_pattern_matches("10.1.2.3", "[::ffff:10.1.2.3]:443")) << "a deny rule must not be bypassed";
+  EXPECT_TRUE(host_pattern_matches("10.0.0.*", "[::ffff:10.0.0.7]:443"));
+  EXPECT_FALSE(host_pattern_matches("[::]/0", "[::ffff:10.1.2.3]:443")) << "it is IPv4, not IPv6";
+  // A mapped pattern is the IPv4 pattern.
+  EXPECT_TRUE(host_pattern_matches("[::ffff:10.0.0.0]/104", "10.9.9.9:80"));
+  EXPECT_TRUE(host_pattern_matches("[::ffff:0:0]/96", "203.0.113.9:80"));
+  EXPECT_TRUE(host_pattern_matches("[::ffff:10.1.2.3]:443", "10.1.2.3:443"));
+  // Neither the deprecated IPv4-compatible form nor NAT64 is mapped.
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8", "[::10.1.2.3]:443"));
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8", "[64:ff9b::10.1.2.3]:443"));
+}
+
+TEST(HostPatternRanges, SingleAddressesStillMatch) {
+  EXPECT_TRUE(host_pattern_matches("169.254.169.254", "169.254.169.254:80"));
+  EXPECT_FALSE(host_pattern_matches("169.254.169.254", "169.254.169.253:80"));
+  EXPECT_TRUE(host_pattern_matches("127.0.0.1:8080", "127.0.0.1:8080"));
+  EXPECT_FALSE(host_pattern_matches("127.0.0.1:8080", "127.0.0.1:8081"));
+  EXPECT_TRUE(host_pattern_matches("[::1]:8080", "[0:0::1]:8080"));
+  EXPECT_TRUE(host_pattern_matches("[2001:DB8::1]", "[2001:db8:0:0:0:0:0:1]:443"));
+  EXPECT_FALSE(host_pattern_matches("127.0.0.1", "localhost:80")) << "a name is not its addresses";
+}
+
+TEST(HostPatternRanges, PortListsAndRanges) {
+  EXPECT_TRUE(host_pattern_matches("pypi.org:80,443", "pypi.org:80"));
+  EXPECT_TRUE(host_pattern_matches("pypi.org:80,443", "pypi.org:443"));
+  EXPECT_FALSE(host_pattern_matches("pypi.org:80,443", "pypi.org:8080"));
+  EXPECT_TRUE(host_pattern_matches("localhost:8000-8999", "localhost:8000"));
+  EXPECT_TRUE(host_pattern_matches("localhost:8000-8999", "localhost:8999"));
+  EXPECT_FALSE(host_pattern_matches("localhost:8000-8999", "localhost:7999"));
+  EXPECT_FALSE(host_pattern_matches("localhost:8000-8999", "localhost:9000"));
+  EXPECT_TRUE(host_pattern_matches("*.example.com:80,443", "api.example.com:443"));
+  EXPECT_FALSE(host_pattern_matches("*.example.com:80,443", "api.example.com:22"));
+  EXPECT_FALSE(host_pattern_matches("*.example.com:80,443", "example.com:443"));
+  EXPECT_TRUE(host_pattern_matches("x.org:22,80,8000-8100,443", "x.org:8050"));
+  EXPECT_TRUE(host_pattern_matches("x.org:1-65535", "x.org:1"));
+  EXPECT_TRUE(host_pattern_matches("x.org:443-443", "x.org:443"));
+  EXPECT_TRUE(host_pattern_matches("10.0.0.0/8:80,443", "10.0.0.1:443"));
+  EXPECT_FALSE(host_pattern_matches("10.0.0.0/8:80,443", "10.0.0.1:22"));
+  EXPECT_TRUE(host_pattern_matches("[fd00::]/8:8000-8999", "[fd00::5]:8443"));
+  EXPECT_FALSE(host_pattern_matches("[fd00::]/8:8000-8999", "[fd00::5]:443"));
+  EXPECT_TRUE(host_pattern_matches("*:80,443", "anything.org:80"));
+  std::string many = "x.org:1";
+  for (int port = 2; port <= 32; ++port) many += "," + std::to_string(port);
+  EXPECT_TRUE(host_pattern_matches(many, "x.org:32"));
+}
+
+TEST(HostPatternRanges, RejectsMalformedRangesAndListsWithWhatToWrite) {
+  EXPECT_THAT(host_pattern_error("10.0.0.0/33"), HasSubstr("prefix length that is not a number from 0 to 32"));
+  EXPECT_THAT(host_pattern_error("[fd00::]/129"), HasSubstr("from 0 to 128"));
+  EXPECT_THAT(host_pattern_error("10.0.0.0/"), HasSubstr("prefix length"));
+  EXPECT_THAT(host_pattern_error("10.0.0.0/08"), HasSubstr("prefix length"));
+  EXPECT_THAT(host_pattern_error("10.0.0.0/x:443"), HasSubstr("prefix length"));
+  EXPECT_THAT(host_pattern_error("10.1.2.3/8"), HasSubstr("has bits set past its /8 prefix: write 10.0.0.0/8 for the "
+                                                          "range it falls in, or leave out /8 for the one address"));
+  EXPECT_THAT(host_pattern_error("192.168.1.0/16:443"), HasSubstr("write 192.168.0.0/16"));
+  EXPECT_THAT(host_pattern_error("[fd00::1]/8"), HasSubstr("write [fd00::]/8"));
+  EXPECT_THAT(host_pattern_error("[::ffff:10.1.2.3]/104"), HasSubstr("write 10.0.0.0/8"));
+  EXPECT_THAT(host_pattern_error("[fd00::/8]"), HasSubstr("inside the brackets: write [fd00::]/8"));
+  EXPECT_THAT(host_pattern_error("example.com/24"), HasSubstr("'/' after something that is not an IPv4 address"));
+  EXPECT_THAT(host_pattern_error("10.0.0/8"), HasSubstr("'/'"));
+  EXPECT_THAT(host_pattern_error("10.0.0.*/8"), HasSubstr("'/'"));
+  EXPECT_THAT(host_pattern_error("[fd00::zz]/8"), HasSubstr("not an IPv6 address in brackets"));
+  EXPECT_THAT(host_pattern_error("[1:2:3]"), HasSubstr("not an IPv6 address in brackets"));
+  EXPECT_THAT(host_pattern_error("[]:443"), HasSubstr("no address between its brackets"));
+  EXPECT_THAT(host_pattern_error("[fd00::]/8x"), HasSubstr("prefix length"));
+  EXPECT_THAT(host_pattern_error("[fd00::]x"), HasSubstr("not /PREFIX or :PORT"));
+
+  EXPECT_THAT(host_pattern_error("x.org:9000-8000"),
+              HasSubstr("has a port range that ends before it starts ('9000-8000'): write 8000-9000"));
+  EXPECT_THAT(host_pattern_error("x.org:0-80"), HasSubstr("has a port '0-80' that is not a number from 1 to 65535"));
+  EXPECT_THAT(host_pattern_error("x.org:80,0"), HasSubstr("has a port '0' that is not a number"));
+  EXPECT_THAT(host_pattern_error("x.org:80,65536"), HasSubstr("'65536'"));
+  EXPECT_THAT(host_pattern_error("x.org:80,,443"), HasSubstr("empty item in its port list"));
+  EXPECT_THAT(host_pattern_error("x.org:80,"), HasSubstr("empty item in its port list"));
+  EXPECT_THAT(host_pattern_error("x.org:,80"), HasSubstr("empty item in its port list"));
+  EXPECT_THAT(host_pattern_error("x.org:80,*"), HasSubstr("'*' alone means every port, write x.org:*"));
+  EXPECT_THAT(host_pattern_error("x.org:80-"), HasSubstr("has a port '80-'"));
+  EXPECT_THAT(host_pattern_error("x.org:80-90-100"), HasSubstr("has a port '80-90-100'"));
+  EXPECT_THAT(host_pattern_error("x.org:80, 443"), HasSubstr("has a port ' 443'"));
+  EXPECT_THAT(host_pattern_error("x.org:"), HasSubstr("has no port after ':'"));
+  std::string many = "x.org:1";
+  for (int port = 2; port <= 33; ++port) many += "," + std::to_string(port);
+  EXPECT_THAT(host_pattern_error(many), HasSubstr("more than 32 ports in its list"));
+  // Every message says what to write.
+  EXPECT_THAT(host_pattern_error("x.org:0"),
+              HasSubstr("write one port (443), a list (80,443), a range (8000-8999) or '*'"));
+
+  // In a file: the file, the group and the key, as for every mistake.
+  EXPECT_THAT(error_of("[Rule lan]\nKind=host\nMatch=192.168.1.1/24:443\nDecision=allow\n"),
+              AllOf(StartsWith("policy test.policy, [Rule lan] Match: '192.168.1.1/24:443' has bits set"),
+                    EndsWith("(see airlock-policy(5))")));
+  EXPECT_THAT(error_of("[Rule dev]\nKind=host\nMatch=localhost:9000-8000\nDecision=allow\n"),
+              StartsWith("policy test.policy, [Rule dev] Match: 'localhost:9000-8000' has a port range"));
+}
+
+TEST(HostPatternRanges, ResourcesInBracketsMustBeIPv6Addresses) {
+  Policy policy = one_file("[Rule hosts]\nKind=host\nMatch=*\nDecision=allow\n");
+  for (const std::string& host : std::vector<std::string>{"[1:2:3]:443", "[::1%eth0]:443", "[10.0.0.1]:443", "[]:443",
+                                                         "[::1]x:443"}) {
+    PolicyResult result = check(policy, RequestKind::kHost, host);
+    EXPECT_EQ(result.decision, Decision::kDeny) << host;
+    EXPECT_THAT(result.reason, HasSubstr("not a HOST:PORT"));
+  }
+  EXPECT_EQ(check(policy, RequestKind::kHost, "[::ffff:10.0.0.1]:443").decision, Decision::kAllow);
+}
+
+TEST(HostPatternRanges, RulesWithRangesDecide) {
+  Policy policy = one_file(
+      "[Rule lan]\nKind=host\nMatch=10.0.0.0/8:*;[fd00::]/8:*;\nDecision=deny\n"
+      "[Rule build-farm]\nKind=host\nMatch=10.1.0.0/16:22,443\nDecision=allow\n"
+      "[Rule dev]\nKind=host\nMatch=localhost:8000-8999\nDecision=allow\n");
+  EXPECT_EQ(check(policy, RequestKind::kHost, "10.2.0.1:443").decision, Decision::kDeny);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "[::ffff:10.2.0.1]:443").decision, Decision::kDeny);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "[fd00::1]:443").decision, Decision::kDeny);
+  PolicyResult farm = check(policy, RequestKind::kHost, "10.1.2.3:22");
+  EXPECT_EQ(farm.decision, Decision::kAllow);
+  EXPECT_EQ(farm.rule, "build-farm");
+  EXPECT_EQ(check(policy, RequestKind::kHost, "10.1.2.3:80").decision, Decision::kDeny);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "localhost:8080").decision, Decision::kAllow);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "localhost:9000").decision, Decision::kAsk);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "intranet.example:443").decision, Decision::kAsk)
+      << "a name is not matched by a range, whatever it resolves to";
+}
+
+// Only one host or address with one port names what it grants: a range of
+// addresses, a list or a range of ports does not, so the network proxy
+// does not open a loopback or private address on its strength.
+TEST(HostPatternRanges, OnlyOneAddressWithOnePortIsLiteral) {
+  Policy policy = one_file(
+      "[Rule ranges]\nKind=host\n"
+      "Match=10.0.0.0/8:443;10.0.0.9/32:443;[fd00::]/8:443;[fd00::9]/128:443;localhost:80,443;localhost:8000-8999;"
+      "x.org:443-443;127.0.0.1:80,443;\nDecision=allow\n"
+      "[Rule one]\nKind=host\nMatch=10.0.0.1:443;[fd00::1]:443;[::ffff:10.0.0.2]:443;dev.local:8080\nDecision=allow\n");
+  for (const char* host : {"10.0.0.1:443", "[fd00::1]:443", "[0:0:0:0:0:ffff:a00:1]:443", "10.0.0.2:443",
+                                  "[::ffff:10.0.0.2]:443", "dev.local:8080"}) {
+    PolicyResult result = check(policy, RequestKind::kHost, host);
+    EXPECT_EQ(result.decision, Decision::kAllow) << host;
+    EXPECT_EQ(result.rule, "one") << host;
+    EXPECT_TRUE(result.literal) << host;
+  }
+  for (const char* host : {"10.0.0.7:443", "10.0.0.9:443", "[fd00::7]:443", "[fd00::9]:443", "localhost:443",
+                                  "localhost:8080", "x.org:443", "127.0.0.1:80"}) {
+    PolicyResult result = check(policy, RequestKind::kHost, host);
+    EXPECT_EQ(result.decision, Decision::kAllow) << host;
+    EXPECT_EQ(result.rule, "ranges") << host;
+    EXPECT_FALSE(result.literal) << host;
+  }
+}
+
+}  // namespace
+}  // namespace airlock
+
+namespace airlock {
+namespace {
+
+// The resolver reads these as addresses (inet_aton(3)) and connects to them
+// without DNS; as names they would walk around every range.
+TEST(HostPatternRanges, NumbersTheResolverReadsAsAddressesAreRefused) {
+  Policy policy = one_file("[Rule hosts]\nKind=host\nMatch=*\nDecision=allow\n");
+  for (const char* host : {"127.1:80", "010.0.0.1:80", "0x7f000001:80", "2130706433:80", "0x7f.1:80", "10.1.1:80"}) {
+    PolicyResult result = check(policy, RequestKind::kHost, host);
+    EXPECT_EQ(result.decision, Decision::kDeny) << host;
+    EXPECT_THAT(result.reason, HasSubstr("not a HOST:PORT")) << host;
+  }
+  for (const char* host : {"1password.com:443", "123.example:443", "0x.example:443", "a.0x7f:443"})
+    EXPECT_EQ(check(policy, RequestKind::kHost, host).decision, Decision::kAllow) << host;
+}
+
+}  // namespace
+}  // namespace airlock
+
+namespace airlock {
+namespace {
+
+// The host rules of the example in airlock-policy(5) mean what it says.
+TEST(HostPatternRanges, TheManualsHostExamplesMeanWhatTheySay) {
+  std::ifstream man(source_file("man/airlock-policy.5"));
+  std::string line;
+  std::string example;
+  bool inside = false;
+  while (std::getline(man, line)) {
+    if (line == ".fi") inside = false;
+    if (inside) example += line + "\n";
+    if (line == ".nf") inside = true;
+  }
+  Policy policy = make_policy({{"airlock-policy(5)", example}});
+  EXPECT_EQ(check(policy, RequestKind::kHost, "github.com:22").decision, Decision::kAllow);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "github.com:443").decision, Decision::kAllow);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "github.com:80").decision, Decision::kAsk);
+  EXPECT_EQ(check(policy, RequestKind::kHost, "raw.githubusercontent.com:443").decision, Decision::kAllow);
+  PolicyResult office = check(policy, RequestKind::kHost, "10.20.30.40:8080");
+  EXPECT_EQ(office.decision, Decision::kAsk);
+  EXPECT_EQ(office.rule, "office-network");
+  EXPECT_EQ(check(policy, RequestKind::kHost, "[fd00::1]:22").rule, "office-network");
+  EXPECT_EQ(check(policy, RequestKind::kHost, "[::ffff:10.0.0.1]:443").rule, "office-network");
+}
+
+}  // namespace
+}  // namespace airlock
