@@ -26,6 +26,7 @@ packages=(
   libglib2.0-dev libglib2.0-bin libseccomp-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev
   bubblewrap dbus-daemon util-linux procps passwd bash coreutils python3 curl git ca-certificates
+  socat ripgrep  # for bench-proxy's run of sandbox-runtime, which needs them
 )
 # The agents' runtime, from Debian unless a node with npm is there already
 # (a newer nodejs package bundles its own npm and conflicts with Debian's).
