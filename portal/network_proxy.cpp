@@ -523,7 +523,7 @@ void Connection::start_relay() {
   clear_timer();
   phase = Phase::kRelaying;
   std::weak_ptr<Connection> weak = shared_from_this();
-  relay = ProxyRelay::start(G_IO_STREAM(client), G_IO_STREAM(upstream), std::move(first_up),
+  relay = ProxyRelay::start(client, upstream, std::move(first_up),
                             [weak](const std::string& error) {
                               if (auto self = weak.lock()) self->finish("allow", error.empty() ? "" : "airlock: " + error);
                             });

@@ -5,7 +5,8 @@
 //
 // Event-driven on the thread-default GMainContext of the thread that creates
 // it (no thread per connection); use it from that thread only. Each
-// connection holds two file descriptors: the portal raises RLIMIT_NOFILE to
+// connection holds two file descriptors (and, while bytes wait in it, a
+// pipe of two more for each direction): the portal raises RLIMIT_NOFILE to
 // its hard limit so that a thousand connections per session fit.
 #pragma once
 

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  // Each proxied connection holds two descriptors; a session may have a
+  // Each proxied connection holds two to six descriptors; a session may have a
   // thousand open (issue 4). The soft limit goes up to the hard one.
   struct rlimit files {};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "network_proxy.h"
+#include "proxy_relay.h"
 #include "temp_dir.h"
 #include "unique_fd.h"
 
@@ -943,6 +944,259 @@ TEST_F(NetworkProxyTest, DISABLED_OverheadAgainstDirect) {
          median(direct), median(proxied), median(proxied) - median(direct));
   printf("echo throughput (1 GiB each way): direct %.0f MB/s, through the proxy %.0f MB/s (%.0f%%)\n", direct_mbps,
          proxied_mbps, 100 * proxied_mbps / direct_mbps);
+}
+
+// ---- the relay on its own ------------------------------------------------------
+
+// A relay between a unix socket pair (the client) and a loopback TCP
+// connection (the origin), in a main context of its own; the far ends are
+// blocking sockets for test threads.
+class RelayHarness {
+ public:
+  explicit RelayHarness(std::string first_up = "") : context_(g_main_context_new()) {
+    g_main_context_push_thread_default(context_);
+    int pair[2];
+    g_assert_true(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    client_end.reset(pair[0]);
+    UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    struct sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    g_assert_true(bind(listener.get(), reinterpret_cast<struct sockaddr*>(&address), size) == 0);
+    g_assert_true(listen(listener.get(), 1) == 0);
+    g_assert_true(getsockname(listener.get(), reinterpret_cast<struct sockaddr*>(&address), &size) == 0);
+    origin_end = connect_tcp(ntohs(address.sin_port));
+    g_assert_true(origin_end.valid());
+    int accepted = accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    g_assert_true(accepted >= 0);
+    set_timeouts(client_end.get(), 60);
+    set_timeouts(origin_end.get(), 60);
+    client_ = wrap(pair[1]);
+    upstream_ = wrap(accepted);
+    relay = ProxyRelay::start(client_, upstream_, std::move(first_up), [this](const std::string& why) {
+      ++done_calls;
+      error = why;
+    });
+  }
+  ~RelayHarness() {
+    relay.reset();
+    for (auto* connection : {client_, upstream_}) {
+      g_socket_close(g_socket_connection_get_socket(connection), nullptr);
+      g_object_unref(connection);
+    }
+    while (g_main_context_iteration(context_, FALSE)) {
+    }
+    g_main_context_pop_thread_default(context_);
+    g_main_context_unref(context_);
+  }
+  RelayHarness(const RelayHarness&) = delete;
+  RelayHarness& operator=(const RelayHarness&) = delete;
+
+  // Runs the loop until PREDICATE holds or TIMEOUT_MS pass.
+  bool run_until(const std::function<bool()>& predicate, int timeout_ms = 60000) {
+    auto deadline = g_get_monotonic_time() + int64_t{timeout_ms} * 1000;
+    while (!predicate()) {
+      if (g_get_monotonic_time() > deadline) return false;
+      GSource* tick = g_timeout_source_new(10);
+      g_source_set_callback(tick, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+      g_source_attach(tick, context_);
+      g_main_context_iteration(context_, TRUE);
+      g_source_destroy(tick);
+      g_source_unref(tick);
+    }
+    return true;
+  }
+  // As the relay's owner does when it is done with it.
+  void close_relay_sockets() {
+    g_socket_close(g_socket_connection_get_socket(client_), nullptr);
+    g_socket_close(g_socket_connection_get_socket(upstream_), nullptr);
+  }
+
+  UniqueFd client_end, origin_end;
+  std::shared_ptr<ProxyRelay> relay;
+  int done_calls = 0;
+  std::string error;
+
+ private:
+  static GSocketConnection* wrap(int fd) {
+    GSocket* socket = g_socket_new_from_fd(fd, nullptr);
+    g_assert_nonnull(socket);
+    GSocketConnection* connection = g_socket_connection_factory_create_connection(socket);
+    g_object_unref(socket);
+    return connection;
+  }
+
+  GMainContext* context_;
+  GSocketConnection* client_ = nullptr;
+  GSocketConnection* upstream_ = nullptr;
+};
+
+// A byte stream whose every byte says where it is (251 is prime, so a lost,
+// doubled or misplaced chunk shows).
+char pattern_at(uint64_t offset) { return static_cast<char>(offset % 251); }
+
+bool send_pattern(int fd, uint64_t total) {
+  std::string chunk(256 * 1024, '\0');
+  for (uint64_t sent = 0; sent < total;) {
+    size_t size = static_cast<size_t>(std::min<uint64_t>(chunk.size(), total - sent));
+    for (size_t i = 0; i < size; ++i) chunk[i] = pattern_at(sent + i);
+    if (!send_all(fd, std::string_view(chunk.data(), size))) return false;
+    sent += size;
+  }
+  return true;
+}
+
+// Reads to the end of stream; the count of bytes, and whether all were in
+// place.
+uint64_t receive_pattern(int fd, bool* intact) {
+  std::string buffer(256 * 1024, '\0');
+  uint64_t got = 0;
+  *intact = true;
+  for (;;) {
+    ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) {
+      if (n < 0) *intact = false;  // an error or a timeout, not the end of stream
+      return got;
+    }
+    for (ssize_t i = 0; i < n; ++i)
+      if (buffer[static_cast<size_t>(i)] != pattern_at(got + static_cast<uint64_t>(i))) *intact = false;
+    got += static_cast<uint64_t>(n);
+  }
+}
+
+class SpliceSetting {
+ public:
+  explicit SpliceSetting(bool enabled) { ProxyRelay::set_splice_enabled_for_testing(enabled); }
+  ~SpliceSetting() { ProxyRelay::set_splice_enabled_for_testing(true); }
+  SpliceSetting(const SpliceSetting&) = delete;
+  SpliceSetting& operator=(const SpliceSetting&) = delete;
+};
+
+constexpr uint64_t kBulk = uint64_t{64} << 20;
+
+// 64 MiB up, the client's half-close, the origin's end of stream; then 64 MiB
+// down and the origin's half-close. With splice and with the copying
+// fallback.
+TEST(NetworkProxyRelay, SixtyFourMebibytesEachWayAcrossAHalfClose) {
+  for (bool splice : {true, false}) {
+    SCOPED_TRACE(splice ? "splice" : "copy");
+    SpliceSetting setting(splice);
+    RelayHarness h("first:");
+    std::atomic<bool> client_done = false, origin_done = false;
+    bool up_intact = false, down_intact = false;
+    uint64_t up = 0, down = 0;
+    std::string head;
+    bool sent_up = false, sent_down = false;
+    std::thread client([&] {
+      sent_up = send_pattern(h.client_end.get(), kBulk);
+      shutdown(h.client_end.get(), SHUT_WR);
+      down = receive_pattern(h.client_end.get(), &down_intact);
+      client_done = true;
+    });
+    std::thread origin([&] {
+      head = read_exact(h.origin_end.get(), 6);
+      up = receive_pattern(h.origin_end.get(), &up_intact);
+      // Only now, with the way up finished, does anything go down.
+      sent_down = send_pattern(h.origin_end.get(), kBulk);
+      shutdown(h.origin_end.get(), SHUT_WR);
+      origin_done = true;
+    });
+    bool finished = h.run_until([&] { return client_done && origin_done && h.done_calls > 0; });
+    if (!finished) h.close_relay_sockets();  // so that the threads end
+    client.join();
+    origin.join();
+    ASSERT_TRUE(finished);
+    EXPECT_TRUE(sent_up);
+    EXPECT_TRUE(sent_down);
+    EXPECT_EQ(head, "first:");
+    EXPECT_EQ(up, kBulk);
+    EXPECT_TRUE(up_intact);
+    EXPECT_EQ(down, kBulk);
+    EXPECT_TRUE(down_intact);
+    EXPECT_EQ(h.done_calls, 1);
+    EXPECT_EQ(h.error, "");
+    EXPECT_EQ(h.relay->bytes_up(), kBulk + 6);
+    EXPECT_EQ(h.relay->bytes_down(), kBulk);
+  }
+}
+
+// Both ways at once; the client half-closes while the origin is still
+// sending, and the origin goes on after its end of stream.
+TEST(NetworkProxyRelay, BothWaysAtOnceWithTheClientHalfClosingFirst) {
+  RelayHarness h;
+  std::atomic<int> finished_threads = 0;
+  bool up_intact = false, down_intact = false;
+  uint64_t up = 0, down = 0;
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    send_pattern(h.client_end.get(), kBulk / 4);
+    shutdown(h.client_end.get(), SHUT_WR);
+    ++finished_threads;
+  });
+  threads.emplace_back([&] {
+    down = receive_pattern(h.client_end.get(), &down_intact);
+    ++finished_threads;
+  });
+  threads.emplace_back([&] {
+    send_pattern(h.origin_end.get(), kBulk);
+    shutdown(h.origin_end.get(), SHUT_WR);
+    ++finished_threads;
+  });
+  threads.emplace_back([&] {
+    up = receive_pattern(h.origin_end.get(), &up_intact);
+    ++finished_threads;
+  });
+  bool finished = h.run_until([&] { return finished_threads == 4 && h.done_calls > 0; });
+  if (!finished) h.close_relay_sockets();
+  for (auto& thread : threads) thread.join();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(up, kBulk / 4);
+  EXPECT_TRUE(up_intact);
+  EXPECT_EQ(down, kBulk);
+  EXPECT_TRUE(down_intact);
+  EXPECT_EQ(h.done_calls, 1);
+  EXPECT_EQ(h.error, "");
+  EXPECT_EQ(h.relay->bytes_up(), kBulk / 4);
+  EXPECT_EQ(h.relay->bytes_down(), kBulk);
+}
+
+// stop() in the middle of a transfer the origin does not take: nothing more
+// moves, DONE never runs, and the count is what the origin can read.
+TEST(NetworkProxyRelay, StopMidStreamMovesNothingMoreAndNeverCallsDone) {
+  RelayHarness h;
+  std::thread client([&] { send_pattern(h.client_end.get(), kBulk); });
+  EXPECT_TRUE(h.run_until([&] { return h.relay->bytes_up() > 0; }));
+  h.run_until([] { return false; }, 200);  // until the origin's buffers are full
+  h.relay->stop();
+  const uint64_t count = h.relay->bytes_up();
+  h.run_until([] { return false; }, 100);
+  EXPECT_EQ(h.relay->bytes_up(), count);
+  EXPECT_EQ(h.done_calls, 0);
+  // What was counted reaches the origin, and nothing else. (Closing the
+  // relay's sockets, as its owner does, sends what the kernel still holds
+  // and then the end of stream; the client's send fails.)
+  h.close_relay_sockets();
+  bool intact = false;
+  EXPECT_EQ(receive_pattern(h.origin_end.get(), &intact), count);
+  EXPECT_TRUE(intact);
+  client.join();
+  h.run_until([] { return false; }, 50);
+  EXPECT_EQ(h.done_calls, 0);
+}
+
+// The origin resets the connection: the relay ends, once, saying so.
+TEST(NetworkProxyRelay, OriginResetEndsTheRelayWithAMessage) {
+  RelayHarness h;
+  struct linger reset = {1, 0};
+  ASSERT_EQ(setsockopt(h.origin_end.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+  ASSERT_TRUE(send_all(h.client_end.get(), "hello"));
+  ASSERT_TRUE(h.run_until([&] { return h.relay->bytes_up() == 5; }));
+  h.origin_end.reset();
+  ASSERT_TRUE(h.run_until([&] { return h.done_calls > 0; }));
+  EXPECT_THAT(h.error, HasSubstr("the origin"));
+  h.run_until([] { return false; }, 50);
+  EXPECT_EQ(h.done_calls, 1);
 }
 
 }  // namespace
