@@ -204,6 +204,10 @@ class ProxyBridge::Connection {
     if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
     direction->pipe_read.reset(fds[0]);
     direction->pipe_write.reset(fds[1]);
+    // Larger than the default 64 KiB, as the portal's relay: fewer trips
+    // through the loop for bulk transfers. Past the per-user limit on pipe
+    // memory the kernel refuses, and the default stays.
+    fcntl(fds[0], F_SETPIPE_SZ, 256 * 1024);
     int size = fcntl(fds[0], F_GETPIPE_SZ);
     if (size <= 0) return false;
     direction->capacity = static_cast<std::size_t>(size);
