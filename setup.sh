@@ -27,6 +27,10 @@ packages=(
   googletest libgtest-dev libgmock-dev
   bubblewrap dbus-daemon util-linux procps passwd bash coreutils python3 curl git ca-certificates
   socat ripgrep  # for bench-proxy's run of sandbox-runtime, which needs them
+  # airlock-gui: Qt 6, its translations, desktop-file and AppStream checks,
+  # a terminal for "New Session…", and Xvfb for its screenshots
+  qt6-base-dev qt6-base-dev-tools libgl-dev gettext desktop-file-utils appstream xterm
+  xvfb xauth imagemagick
 )
 # The agents' runtime, from Debian unless a node with npm is there already
 # (a newer nodejs package bundles its own npm and conflicts with Debian's).

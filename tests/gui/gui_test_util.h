@@ -1,0 +1,27 @@
+// What the GUI tests share: spinning the Qt event loop (which also runs
+// GLib's default context) until something holds.
+#pragma once
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <functional>
+
+namespace airlock::test {
+
+inline bool spin_until(const std::function<bool()>& condition, int timeout_ms = 30000) {
+  QElapsedTimer timer;
+  timer.start();
+  while (!condition()) {
+    if (timer.elapsed() > timeout_ms) return false;
+    QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+  }
+  return true;
+}
+
+inline void spin_for(int ms) {
+  QElapsedTimer timer;
+  timer.start();
+  while (timer.elapsed() < ms) QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+}
+
+}  // namespace airlock::test
