@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
   QApplication application(argc, argv);
   QApplication::setApplicationName(QStringLiteral("airlock-gui"));
   QApplication::setApplicationVersion(QStringLiteral(AIRLOCK_VERSION));
-  QApplication::setDesktopFileName(QStringLiteral("org.airlock.Airlock"));
-  QApplication::setWindowIcon(QIcon::fromTheme(QStringLiteral("org.airlock.Airlock")));
+  QApplication::setDesktopFileName(QStringLiteral("org.airlock.Prompter"));
+  QApplication::setWindowIcon(airlock::gui::app_icon());
   QApplication::setQuitOnLastWindowClosed(false);
 
   QCommandLineParser parser;
@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "airlock-gui: cannot reach the session bus: %s\n", qPrintable(bus.lastError().message()));
     return 1;
   }
+  // Without its bus there is nobody to answer: the prompter ends with it.
+  bus.connect(QString(), QStringLiteral("/org/freedesktop/DBus/Local"), QStringLiteral("org.freedesktop.DBus.Local"),
+              QStringLiteral("Disconnected"), &application, SLOT(quit()));
   airlock::gui::App app(bus);
   QString error;
   if (!app.start(true, &error)) {

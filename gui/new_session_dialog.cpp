@@ -41,6 +41,36 @@ QList<Terminal> find_terminals() {
   return found;
 }
 
+QStringList split_command(const QString& text) {
+  QStringList words;
+  QString word;
+  bool in_word = false;
+  QChar quote;
+  for (qsizetype i = 0; i < text.size(); ++i) {
+    QChar c = text[i];
+    if (!quote.isNull()) {
+      if (c == quote) quote = QChar();
+      else if (c == QLatin1Char('\\') && quote == QLatin1Char('"') && i + 1 < text.size()) word += text[++i];
+      else word += c;
+    } else if (c == QLatin1Char('\'') || c == QLatin1Char('"')) {
+      quote = c;
+      in_word = true;
+    } else if (c == QLatin1Char('\\') && i + 1 < text.size()) {
+      word += text[++i];
+      in_word = true;
+    } else if (c.isSpace()) {
+      if (in_word) words << word;
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words << word;
+  return words;
+}
+
 QStringList find_profiles() {
   QStringList dirs;
   QString from_env = qEnvironmentVariable("AIRLOCK_PROFILE_PATH");
@@ -127,7 +157,7 @@ QStringList NewSessionDialog::command_line() const {
   if (!profile_->currentText().trimmed().isEmpty()) argv << QStringLiteral("--profile") << profile_->currentText().trimmed();
   if (!task_->text().trimmed().isEmpty()) argv << QStringLiteral("--task") << task_->text().trimmed();
   for (int i = 0; i < folders_->count(); ++i) argv << QStringLiteral("--rw") << folders_->item(i)->text();
-  QStringList command = QProcess::splitCommand(command_->text());
+  QStringList command = split_command(command_->text());
   if (!command.isEmpty()) argv << QStringLiteral("--") << command;
   return argv;
 }

@@ -47,6 +47,9 @@ class NewSessionDialog : public QDialog {
   QComboBox* terminal_ = nullptr;
 };
 
+// TEXT split into words as a shell would: '...' and "..." quote, \\ escapes.
+QStringList split_command(const QString& text);
+
 // The profiles `airlock run --profile` knows: names of *.profile files.
 QStringList find_profiles();
 

@@ -18,6 +18,7 @@
 #include <QVBoxLayout>
 
 #include "i18n.h"
+#include "theme.h"
 
 namespace airlock::gui {
 
@@ -86,7 +87,7 @@ QPixmap profile_badge(const QString& profile, int size, qreal device_pixel_ratio
 PromptWindow::PromptWindow(QWidget* parent) : QWidget(parent, Qt::Window | Qt::WindowStaysOnTopHint) {
   setObjectName(QStringLiteral("prompt-window"));
   setWindowTitle(_("An agent asks for access"));
-  setWindowIcon(QIcon::fromTheme(QStringLiteral("org.airlock.Airlock")));
+  setWindowIcon(app_icon());
   setAttribute(Qt::WA_DeleteOnClose, false);
   choose_folder = [](QWidget* owner, const QString& start) {
     return QFileDialog::getExistingDirectory(owner, _("Choose a folder to grant instead"), start);

@@ -19,6 +19,7 @@
 #include "always_grants_page.h"
 #include "format.h"
 #include "i18n.h"
+#include "theme.h"
 
 namespace airlock::gui {
 
@@ -43,7 +44,7 @@ QString text(const QVariantMap& row, const char* key) { return row.value(QLatin1
 SessionWindow::SessionWindow(ManagerClient* manager, QWidget* parent) : QMainWindow(parent), manager_(manager) {
   setObjectName(QStringLiteral("session-window"));
   setWindowTitle(_("Airlock"));
-  setWindowIcon(QIcon::fromTheme(QStringLiteral("org.airlock.Airlock")));
+  setWindowIcon(app_icon());
 
   auto* toolbar = addToolBar(_("Sessions"));
   toolbar->setObjectName(QStringLiteral("toolbar"));

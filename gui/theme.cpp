@@ -53,4 +53,8 @@ bool apply_palette(const QString& name) {
   return true;
 }
 
+QIcon app_icon() {
+  return QIcon::fromTheme(QStringLiteral("org.airlock.Prompter"), QIcon(QStringLiteral(":/airlock/org.airlock.Prompter.png")));
+}
+
 }  // namespace airlock::gui

@@ -2,11 +2,15 @@
 // (and for the screenshots); otherwise the desktop's own look is kept.
 #pragma once
 
+#include <QIcon>
 #include <QString>
 
 namespace airlock::gui {
 
 // "light", "dark" or "system" (leave the desktop's). False for anything else.
 bool apply_palette(const QString& name);
+
+// The application icon: the installed theme's, else the built-in copy.
+QIcon app_icon();
 
 }  // namespace airlock::gui

@@ -7,13 +7,14 @@
 #include <QSystemTrayIcon>
 
 #include "i18n.h"
+#include "theme.h"
 
 namespace airlock::gui {
 
 namespace {
 
 QIcon badge_icon(int count) {
-  QIcon base = QIcon::fromTheme(QStringLiteral("org.airlock.Airlock"), QApplication::windowIcon());
+  QIcon base = app_icon();
   QPixmap pixmap = base.pixmap(64, 64);
   if (pixmap.isNull()) {
     pixmap = QPixmap(64, 64);
@@ -70,9 +71,9 @@ void Tray::notify(const PromptRequest& request) {
                                                      QStringLiteral("/org/freedesktop/Notifications"),
                                                      QStringLiteral("org.freedesktop.Notifications"), QStringLiteral("Notify"));
   QVariantMap hints;
-  hints.insert(QStringLiteral("desktop-entry"), QStringLiteral("org.airlock.Airlock"));
+  hints.insert(QStringLiteral("desktop-entry"), QStringLiteral("org.airlock.Prompter"));
   hints.insert(QStringLiteral("urgency"), QVariant::fromValue(static_cast<uchar>(1)));
-  call << QStringLiteral("Airlock") << 0u << QStringLiteral("org.airlock.Airlock") << summary << body.toHtmlEscaped()
+  call << QStringLiteral("Airlock") << 0u << QStringLiteral("org.airlock.Prompter") << summary << body.toHtmlEscaped()
        << QStringList() << hints << -1;
   // No reply needed; a desktop without a notification server just has none.
   bus_.call(call, QDBus::NoBlock);

@@ -25,3 +25,14 @@ inline void spin_for(int ms) {
 }
 
 }  // namespace airlock::test
+
+// Readable QString and QStringList in GoogleTest's messages.
+#include <QStringList>
+#include <ostream>
+
+inline void PrintTo(const QString& text, std::ostream* out) { *out << '"' << text.toStdString() << '"'; }
+inline void PrintTo(const QStringList& list, std::ostream* out) {
+  *out << '{';
+  for (qsizetype i = 0; i < list.size(); ++i) *out << (i ? ", \"" : "\"") << list[i].toStdString() << '"';
+  *out << '}';
+}

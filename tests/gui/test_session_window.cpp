@@ -5,6 +5,7 @@
 #include <QLineEdit>
 #include <QListWidget>
 
+#include "gui_test_util.h"
 #include "new_session_dialog.h"
 
 namespace airlock::gui {
@@ -30,6 +31,19 @@ TEST(NewSessionDialog, RunsAirlockRunWithTheProfileTaskFoldersAndCommandInTheTer
 TEST(NewSessionDialog, ListsTheShippedProfiles) {
   NewSessionDialog dialog(QStringLiteral("/usr/bin/airlock"));
   EXPECT_GE(dialog.profile()->findText(QStringLiteral("claude")), 0) << "AIRLOCK_PROFILE_PATH points at policies/profiles";
+}
+
+}  // namespace
+}  // namespace airlock::gui
+
+namespace airlock::gui {
+namespace {
+
+TEST(SplitCommand, QuotesAsAShellDoes) {
+  EXPECT_EQ(split_command(QStringLiteral("a 'b c' \"d \\\"e\" f\\ g  ")),
+            (QStringList{QStringLiteral("a"), QStringLiteral("b c"), QStringLiteral("d \"e"), QStringLiteral("f g")}));
+  EXPECT_EQ(split_command(QStringLiteral("''")), QStringList{QString()});
+  EXPECT_TRUE(split_command(QStringLiteral("   ")).isEmpty());
 }
 
 }  // namespace
