@@ -25,6 +25,8 @@ QVariantMap PromptAnswer::results() const {
   if (response != Response::kAllow) return results;
   results.insert(QStringLiteral("scope"), scope.isEmpty() ? QStringLiteral("once") : scope);
   if (!path.isEmpty()) results.insert(QStringLiteral("path"), path);
+  // "always" only ever leaves the window after its confirmation step.
+  if (scope == QLatin1String("always")) results.insert(QStringLiteral("confirm-always"), true);
   if (has_ttl) results.insert(QStringLiteral("ttl"), QVariant::fromValue(ttl));
   return results;
 }

@@ -433,6 +433,9 @@ void PromptWindow::choose_narrower() {
   }
   narrower_ = canonical == r->resource ? QString() : canonical;
   narrower_label_->setText(narrower_.isEmpty() ? QString() : QString(_("Grants only %1")).arg(narrower_));
+  // A narrower path is for this task at most: "always" remembers what was asked.
+  always_->setVisible(narrower_.isEmpty() && r->offers(QStringLiteral("always")));
+  confirm_->hide();
   deny_->setFocus();
 }
 

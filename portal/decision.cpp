@@ -1,6 +1,7 @@
 #include "decision.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "dbus_names.h"
 #include "error.h"
@@ -143,7 +144,16 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
   // An "always" never for a deny-list override (DESIGN.md).
   if (!policy.dangerous) details.scopes.emplace_back("always");
   std::string id = session->info().id;
-  return portal->prompts().ask(details, [portal, id, question, done](const PromptAnswer& answer) {
+  // The path a person chose instead goes with the verdict, whatever it is.
+  auto chosen = std::make_shared<std::string>();
+  done = [chosen, inner = std::move(done)](const Verdict& verdict) {
+    if (!verdict.allow || chosen->empty()) return inner(verdict);
+    Verdict narrowed = verdict;
+    narrowed.path = *chosen;
+    inner(narrowed);
+  };
+  return portal->prompts().ask(details, [portal, id, question, done, chosen](const PromptAnswer& answer) {
+    *chosen = answer.path;
     SandboxSession* asker = portal->session(id);
     if (!asker) return done(refused(kResponseOther, "error", "the session ended; nothing was granted"));
     const char* kind_name = request_kind_name(question.kind);

@@ -31,6 +31,7 @@ struct Verdict {
   unsigned response = 2;   // the Response code of a refusal
   std::string outcome;     // the Response's: granted | denied | timeout | error
   std::string message;     // why not, for the agent
+  std::string path;        // a person's narrower path (PromptAnswer::path), when allowed
 };
 
 // Decides QUESTION for SESSION and calls DONE exactly once, at once or when

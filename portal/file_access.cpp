@@ -327,7 +327,63 @@ void FileAccess::on_verdict(const std::string& key, const Verdict& verdict) {
   if (!verdict.allow) return respond(request, verdict.response, verdict.outcome, verdict.message);
   if (g_dbus_connection_is_closed(request->connection))
     return respond(request, kResponseOther, "error", "the agent stopped waiting; nothing was granted");
+  if (!verdict.path.empty() && !narrow(request, verdict.path)) return;
   grant(request, verdict.scope, verdict.decided_by);
+}
+
+// The person chose CHOSEN instead of what the agent asked for. It is checked
+// as the request was (a plain absolute path, no symlink on the way, of the
+// same kind, clear of the sandbox's own paths), must lie within the
+// request, and must be what the policy would let a person grant without a
+// deny-list warning the person never saw. Anything else denies.
+bool FileAccess::narrow(InFlight* request, const std::string& chosen) {
+  SandboxSession* session = portal_->session(request->session);
+  const std::string& asked = request->host.canonical;
+  auto refuse = [&](const std::string& why) {
+    g_message("session %s: request for %s: the prompter's answer named %s instead, which is not granted: %s",
+              request->session.c_str(), asked.c_str(), chosen.c_str(), why.c_str());
+    portal_->audit({.event = "grant", .kind = kind_word(request->kind), .resource = asked,
+                    .access = access_name(request->access), .rule = "narrower path refused: " + why, .outcome = "deny"},
+                   session);
+    respond(request, kResponseOther, "denied",
+            "the person's answer named " + chosen + " instead, which cannot be granted: " + why);
+    return false;
+  };
+  g_autoptr(GVariant) bytes = g_variant_ref_sink(g_variant_new_bytestring(chosen.c_str()));
+  std::string why;
+  std::string path = checked_path(bytes, &why);
+  if (path.empty()) return refuse(why);
+  if (!path_is_within(path, asked)) return refuse("it is not " + asked + " or beneath it");
+  HostPath host;
+  try {
+    host = resolve_host_path(path);
+  } catch (const Error& error) {
+    return refuse(error.what());
+  }
+  if (host.canonical != path) return refuse("it leads through a symbolic link to " + host.canonical);
+  if (!path_is_within(host.canonical, asked)) return refuse("it is not " + asked + " or beneath it");
+  if (host.is_directory != (request->kind == RequestKind::kFolder))
+    return refuse(request->kind == RequestKind::kFolder ? "it is not a folder" : "it is not a file");
+  std::string overlap = sandbox_overlap(host.canonical);
+  if (!overlap.empty()) return refuse(overlap);
+  PolicyResult policy = session->policy().evaluate(
+      {.kind = request->kind, .resource = host.canonical, .access = request->access, .profile = session->info().profile});
+  if (policy.decision == Decision::kDeny) return refuse("the policy denies it (" + policy.reason + ")");
+  bool warned = session->policy()
+                    .evaluate({.kind = request->kind, .resource = asked, .access = request->access,
+                               .profile = session->info().profile})
+                    .dangerous;
+  if (policy.dangerous && !warned) return refuse("it is on the deny list, and the person was not warned about that");
+  // What the person said yes to for the rest of the task is the narrower path.
+  std::string access = access_name(request->access);
+  for (auto& answer : session->task_answers)
+    if (answer.kind == kind_word(request->kind) && answer.resource == asked && answer.access == access)
+      answer.resource = host.canonical;
+  g_message("session %s: the person granted %s instead of %s", request->session.c_str(), host.canonical.c_str(),
+            asked.c_str());
+  request->requested = host.canonical;
+  request->host = std::move(host);
+  return true;
 }
 
 void FileAccess::grant(InFlight* request, const std::string& scope, const std::string& decided_by) {

@@ -50,6 +50,9 @@ class FileAccess {
                           GVariant* options);
   void decide(InFlight* request);
   void on_verdict(const std::string& key, const Verdict& verdict);
+  // Makes REQUEST grant CHOSEN, a person's narrower path, if it may;
+  // otherwise responds with a refusal and returns false.
+  bool narrow(InFlight* request, const std::string& chosen);
   // Mounts REQUEST's object in its session; responds either way.
   void grant(InFlight* request, const std::string& scope, const std::string& decided_by);
   void respond(InFlight* request, unsigned response, const std::string& outcome, const std::string& message,

@@ -185,6 +185,12 @@ void PromptBroker::on_prompt_reply(GObject* source, GAsyncResult* result, gpoint
     answer.outcome = response == 1 ? "deny" : "cancelled";
     answer.message = response == 1 ? "denied by the person" : "the person dismissed the request";
   }
+  const char* chosen = nullptr;
+  if (answer.allow && g_variant_lookup(results, "path", "&s", &chosen) && pending->details.resource != chosen) {
+    answer.path = chosen;
+    // The store would remember the path asked for, not the one chosen.
+    if (answer.scope == "always") answer.scope = "task";
+  }
   broker->finish(pending->id, answer);
 }
 

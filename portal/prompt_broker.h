@@ -30,6 +30,10 @@ struct PromptAnswer {
   std::string outcome;  // allow | deny | timeout | cancelled | error
   bool by_person = false;
   std::string message;  // why not, for the agent
+  // Folders and files: the path the person chose instead of the one asked
+  // for (impl.Prompter's "path"); file_access.cpp grants it only when it
+  // lies within the request.
+  std::string path;
 };
 
 class PromptBroker {

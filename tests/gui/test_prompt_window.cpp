@@ -130,6 +130,7 @@ TEST(PromptWindow, AlwaysTakesASecondDeliberateStep) {
   ASSERT_EQ(answers.answers.size(), 1);
   EXPECT_EQ(answers.answers[0].response, Response::kAllow);
   EXPECT_EQ(answers.answers[0].results().value(QStringLiteral("scope")).toString(), QStringLiteral("always"));
+  EXPECT_TRUE(answers.answers[0].results().value(QStringLiteral("confirm-always")).toBool());
 }
 
 TEST(PromptWindow, ANarrowerFolderIsSentAndOneOutsideIsRefused) {
@@ -145,6 +146,7 @@ TEST(PromptWindow, ANarrowerFolderIsSentAndOneOutsideIsRefused) {
   window.choose_folder = [&](QWidget*, const QString&) { return QStringLiteral("/usr/share"); };
   QTest::mouseClick(child<QPushButton>(window, "choose-path"), Qt::LeftButton);
   EXPECT_TRUE(child<QLabel>(window, "narrower")->text().contains(QStringLiteral("/usr/share")));
+  EXPECT_FALSE(child<QPushButton>(window, "always")->isVisible()) << "the portal would remember /usr, not /usr/share";
   QTest::mouseClick(child<QPushButton>(window, "allow-once"), Qt::LeftButton);
   ASSERT_EQ(answers.answers.size(), 2);
   EXPECT_EQ(answers.ids, (QStringList{QStringLiteral("1"), QStringLiteral("2")}));
