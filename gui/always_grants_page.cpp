@@ -15,11 +15,12 @@ namespace airlock::gui {
 
 AlwaysGrantsPage::AlwaysGrantsPage(ManagerClient* manager, QWidget* parent) : QWidget(parent), manager_(manager) {
   auto* layout = new QVBoxLayout(this);
-  layout->setContentsMargins(12, 12, 12, 12);
+  layout->setContentsMargins(10, 10, 10, 10);
   auto* intro = new QLabel(_("Every new session of these profiles gets these grants without asking. Forget one to be "
                              "asked again."),
                            this);
   intro->setWordWrap(true);
+  intro->setTextFormat(Qt::PlainText);
   layout->addWidget(intro);
   list_ = new QTreeWidget(this);
   list_->setObjectName(QStringLiteral("always-list"));
@@ -27,6 +28,8 @@ AlwaysGrantsPage::AlwaysGrantsPage(ManagerClient* manager, QWidget* parent) : QW
   list_->setRootIsDecorated(false);
   list_->setAlternatingRowColors(true);
   list_->setAccessibleName(_("Always-grants"));
+  list_->setTextElideMode(Qt::ElideMiddle);
+  list_->setFrameShape(QFrame::NoFrame);
   list_->header()->setStretchLastSection(false);
   list_->header()->setSectionResizeMode(2, QHeaderView::Stretch);
   layout->addWidget(list_, 1);

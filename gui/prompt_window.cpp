@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QPainter>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QStyle>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -167,12 +168,19 @@ void PromptWindow::build() {
   reason_caption_ = plain_label(this, "reason-caption");
   reason_caption_->setText(_("The agent says (its own words, not verified):"));
   layout->addWidget(reason_caption_);
-  reason_ = plain_label(this, "reason");
+  // The agent's words sit apart, behind a bar, in italics: a quotation,
+  // never the window's own voice.
+  quote_ = new QFrame(this);
+  quote_->setObjectName(QStringLiteral("quote"));
+  auto* quote_layout = new QHBoxLayout(quote_);
+  quote_layout->setContentsMargins(12, 6, 10, 6);
+  reason_ = plain_label(quote_, "reason");
   reason_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   QFont reason_font = reason_->font();
   reason_font.setItalic(true);
   reason_->setFont(reason_font);
-  layout->addWidget(reason_);
+  quote_layout->addWidget(reason_);
+  layout->addWidget(quote_);
 
   auto* narrower_row = new QHBoxLayout;
   choose_ = new QPushButton(_("Choose Another Folder…"), this);
@@ -182,6 +190,7 @@ void PromptWindow::build() {
   narrower_row->addWidget(choose_);
   narrower_label_ = plain_label(this, "narrower");
   narrower_row->addWidget(narrower_label_, 1);
+  narrower_row->addStretch(0);
   layout->addLayout(narrower_row);
 
   secret_row_ = new QWidget(this);
@@ -255,6 +264,10 @@ void PromptWindow::build() {
   layout->addLayout(buttons);
 
   for (QPushButton* button : {always_, allow_task_, allow_once_, cancel_always_, confirm_always_}) button->setAutoDefault(false);
+  for (QPushButton* button : {always_, deny_, allow_task_, allow_once_, cancel_always_, confirm_always_, choose_}) {
+    button->setMinimumHeight(32);
+    button->setMinimumWidth(88);
+  }
   // Enter and a careless click on the default do the safe thing.
   deny_->setAutoDefault(true);
   deny_->setDefault(true);
@@ -290,10 +303,11 @@ void PromptWindow::apply_style() {
                     "QFrame#danger { background: %3; border: 1px solid %4; border-radius: 6px; }"
                     "QFrame#confirm { background: %5; border: 1px solid %2; border-radius: 6px; }"
                     "QLabel#subtitle, QLabel#access, QLabel#reason-caption, QLabel#position, QLabel#narrower { color: %6; }"
-                    "QLabel#reason { border-left: 3px solid %7; padding: 2px 0 2px 10px; }"
+                    "QFrame#quote { border: none; border-left: 3px solid %7; background: %8; }"
                     "QLabel#position { border: 1px solid %2; border-radius: 9px; padding: 1px 8px; }")
                     .arg(card_bg.name(), border.name(), warning_bg.name(), warning_border.name(), confirm_bg.name(),
-                         secondary.name(QColor::HexArgb), p.color(QPalette::Highlight).name()));
+                         secondary.name(QColor::HexArgb), p.color(QPalette::Highlight).name(),
+                         (dark ? p.color(QPalette::Window).lighter(125) : p.color(QPalette::Window).darker(104)).name()));
 }
 
 void PromptWindow::changeEvent(QEvent* event) {
@@ -356,7 +370,7 @@ void PromptWindow::show_current() {
   danger_->setVisible(r.dangerous);
   bool has_reason = !r.reason.trimmed().isEmpty();
   reason_caption_->setVisible(has_reason);
-  reason_->setVisible(has_reason);
+  quote_->setVisible(has_reason);
   reason_->setText(QStringLiteral("“%1”").arg(r.reason));
   reason_->setAccessibleName(_("The agent's reason, in its own words"));
   choose_->setVisible(r.kind == QLatin1String("folder"));
@@ -374,7 +388,19 @@ void PromptWindow::show_current() {
   position_->setText(QString(_("%1 of %2")).arg(1).arg(queue_.size()));
   position_->setVisible(queue_.size() > 1);
   deny_->setFocus();
-  adjustSize();
+  fit_height();
+}
+
+void PromptWindow::fit_height() {
+  // As tall as the wrapped text needs at this width: no gap, no clipping.
+  int width = isVisible() ? this->width() : qMax(minimumWidth(), 580);
+  resize(width, layout()->totalHeightForWidth(width));
+}
+
+void PromptWindow::resizeEvent(QResizeEvent* event) {
+  QWidget::resizeEvent(event);
+  int wanted = layout()->totalHeightForWidth(width());
+  if (event->oldSize().width() != width() && height() < wanted) resize(width(), wanted);
 }
 
 void PromptWindow::finish(const PromptAnswer& answer) {
@@ -414,6 +440,7 @@ void PromptWindow::ask_always() {
                                    "back on the “Always Allowed” page."))
                              .arg(r->profile, what));
   confirm_->show();
+  fit_height();
   cancel_always_->setFocus();
 }
 
@@ -433,6 +460,7 @@ void PromptWindow::choose_narrower() {
   }
   narrower_ = canonical == r->resource ? QString() : canonical;
   narrower_label_->setText(narrower_.isEmpty() ? QString() : QString(_("Grants only %1")).arg(narrower_));
+  fit_height();
   // A narrower path is for this task at most: "always" remembers what was asked.
   always_->setVisible(narrower_.isEmpty() && r->offers(QStringLiteral("always")));
   confirm_->hide();

@@ -43,6 +43,7 @@ class PromptWindow : public QWidget {
   void keyPressEvent(QKeyEvent* event) override;
   void closeEvent(QCloseEvent* event) override;
   void changeEvent(QEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   void build();
@@ -53,6 +54,7 @@ class PromptWindow : public QWidget {
   void ask_always();
   void choose_narrower();
   void apply_style();
+  void fit_height();
 
   QList<PromptRequest> queue_;
   QString narrower_;  // the path the person picked instead, if any
@@ -69,6 +71,7 @@ class PromptWindow : public QWidget {
   QFrame* danger_ = nullptr;
   QLabel* danger_text_ = nullptr;
   QLabel* reason_caption_ = nullptr;
+  QFrame* quote_ = nullptr;
   QLabel* reason_ = nullptr;
   QPushButton* choose_ = nullptr;
   QLabel* narrower_label_ = nullptr;

@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QDBusConnection>
 #include <QDir>
+#include <QLayout>
 #include <QPushButton>
 #include <QTabWidget>
 #include <QTimer>
@@ -80,15 +81,18 @@ int main(int argc, char** argv) {
   // Two agents ask: the first a folder, the second a deny-listed file.
   when([&] { return prompt->queue().size() >= 2; }, [&] {
     QTimer::singleShot(500, [&] {
-      prompt->resize(600, prompt->sizeHint().height());
+      auto fit = [prompt](int width) { prompt->resize(width, prompt->layout()->totalHeightForWidth(width)); };
+      fit(600);
       both(prompt, QStringLiteral("prompt"));
-      prompt->resize(prompt->minimumSizeHint().width(), prompt->heightForWidth(prompt->minimumSizeHint().width()));
-      prompt->adjustSize();
-      prompt->resize(prompt->minimumWidth(), prompt->sizeHint().height());
+      fit(prompt->minimumWidth());
       both(prompt, QStringLiteral("prompt-small"));
-      prompt->findChild<QPushButton*>(QStringLiteral("allow-task"))->click();
+      // Always takes two steps: the second is worth a picture too.
+      fit(600);
+      prompt->findChild<QPushButton*>(QStringLiteral("always"))->click();
+      both(prompt, QStringLiteral("prompt-always"));
+      prompt->findChild<QPushButton*>(QStringLiteral("confirm-always"))->click();
       QTimer::singleShot(300, [&] {
-        prompt->resize(600, prompt->sizeHint().height());
+        prompt->resize(600, prompt->layout()->totalHeightForWidth(600));
         both(prompt, QStringLiteral("prompt-dangerous"));
         airlock::gui::SessionWindow* window = app.session_window();
         window->refresh();

@@ -1,6 +1,7 @@
 #include "session_window.h"
 
 #include <QAction>
+#include <QEvent>
 #include <QComboBox>
 #include <QDateTime>
 #include <QHBoxLayout>
@@ -8,15 +9,16 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QPainter>
 #include <QPushButton>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QToolBar>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
 #include "always_grants_page.h"
+#include "prompt_window.h"
 #include "format.h"
 #include "i18n.h"
 #include "theme.h"
@@ -34,10 +36,25 @@ QTreeWidget* make_list(QWidget* parent, const char* name, const QStringList& hea
   list->setAlternatingRowColors(true);
   list->setAccessibleName(accessible);
   list->header()->setSectionsMovable(false);
+  list->setTextElideMode(Qt::ElideMiddle);
+  list->setFrameShape(QFrame::NoFrame);
+  list->setIconSize(QSize(18, 18));
   return list;
 }
 
 QString text(const QVariantMap& row, const char* key) { return row.value(QLatin1String(key)).toString(); }
+
+QIcon dot(const QColor& colour) {
+  QPixmap pixmap(QSize(12, 12) * 2);
+  pixmap.setDevicePixelRatio(2);
+  pixmap.fill(Qt::transparent);
+  QPainter painter(&pixmap);
+  painter.setRenderHint(QPainter::Antialiasing);
+  painter.setPen(Qt::NoPen);
+  painter.setBrush(colour);
+  painter.drawEllipse(QRectF(2, 2, 8, 8));
+  return QIcon(pixmap);
+}
 
 }  // namespace
 
@@ -46,29 +63,52 @@ SessionWindow::SessionWindow(ManagerClient* manager, QWidget* parent) : QMainWin
   setWindowTitle(_("Airlock"));
   setWindowIcon(app_icon());
 
-  auto* toolbar = addToolBar(_("Sessions"));
-  toolbar->setObjectName(QStringLiteral("toolbar"));
-  toolbar->setMovable(false);
-  toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-  QAction* new_session = toolbar->addAction(QIcon::fromTheme(QStringLiteral("list-add")), _("New Session…"));
-  new_session->setObjectName(QStringLiteral("new-session"));
-  new_session->setShortcut(QKeySequence::New);
-  connect(new_session, &QAction::triggered, this, &SessionWindow::new_session_requested);
-  QAction* reload = toolbar->addAction(QIcon::fromTheme(QStringLiteral("view-refresh")), _("Refresh"));
+  QAction* reload = new QAction(_("Refresh"), this);
   reload->setShortcut(QKeySequence::Refresh);
   connect(reload, &QAction::triggered, this, &SessionWindow::refresh);
+  addAction(reload);
 
-  pages_ = new QTabWidget(this);
-  pages_->setDocumentMode(true);
-  setCentralWidget(pages_);
+  auto* central = new QWidget(this);
+  auto* central_layout = new QVBoxLayout(central);
+  central_layout->setContentsMargins(18, 16, 18, 12);
+  central_layout->setSpacing(12);
+  auto* header = new QHBoxLayout;
+  header->setSpacing(12);
+  auto* logo = new QLabel(central);
+  logo->setPixmap(app_icon().pixmap(40, 40));
+  header->addWidget(logo);
+  auto* titles = new QVBoxLayout;
+  titles->setSpacing(0);
+  auto* title = new QLabel(_("Agent Sessions"), central);
+  title->setObjectName(QStringLiteral("window-title"));
+  QFont title_font = title->font();
+  title_font.setPointSizeF(title_font.pointSizeF() * 1.35);
+  title_font.setWeight(QFont::DemiBold);
+  title->setFont(title_font);
+  auto* subtitle = new QLabel(_("What each agent may use, what it asks for, and what it did"), central);
+  subtitle->setObjectName(QStringLiteral("window-subtitle"));
+  titles->addWidget(title);
+  titles->addWidget(subtitle);
+  header->addLayout(titles, 1);
+  auto* new_session = new QPushButton(_("New Session…"), central);
+  new_session->setObjectName(QStringLiteral("new-session"));
+  new_session->setShortcut(QKeySequence::New);
+  new_session->setAccessibleName(_("Start a new agent session in a terminal"));
+  connect(new_session, &QPushButton::clicked, this, &SessionWindow::new_session_requested);
+  header->addWidget(new_session, 0, Qt::AlignVCenter);
+  central_layout->addLayout(header);
+  pages_ = new QTabWidget(central);
+  central_layout->addWidget(pages_, 1);
+  setCentralWidget(central);
 
   auto* sessions_page = new QWidget(pages_);
   auto* sessions_layout = new QVBoxLayout(sessions_page);
-  sessions_layout->setContentsMargins(12, 12, 12, 12);
+  sessions_layout->setContentsMargins(10, 10, 10, 10);
   auto* splitter = new QSplitter(Qt::Vertical, sessions_page);
   sessions_ = make_list(splitter, "sessions", {_("Profile"), _("Task"), _("Command"), _("Started"), _("State")},
                         _("Sessions"));
   sessions_->header()->setSectionResizeMode(1, QHeaderView::Stretch);
+  sessions_->header()->setSectionResizeMode(2, QHeaderView::Stretch);
   sessions_->header()->setStretchLastSection(false);
   connect(sessions_, &QTreeWidget::itemSelectionChanged, this, &SessionWindow::refresh_details);
 
@@ -157,7 +197,27 @@ SessionWindow::SessionWindow(ManagerClient* manager, QWidget* parent) : QMainWin
     always_->refresh();
   });
   connect(manager_, &ManagerClient::requests_changed, this, &SessionWindow::refresh_details);
-  resize(920, 600);
+  resize(980, 640);
+  apply_style();
+}
+
+void SessionWindow::apply_style() {
+  const QPalette& p = palette();
+  QColor secondary = p.color(QPalette::WindowText);
+  secondary.setAlphaF(0.68);
+  setStyleSheet(QStringLiteral("QLabel#window-subtitle, QLabel#empty { color: %1; }"
+                               "QTreeView::item { padding: 4px 2px; }"
+                               "QHeaderView::section { padding: 4px 6px; }")
+                    .arg(secondary.name(QColor::HexArgb)));
+}
+
+void SessionWindow::changeEvent(QEvent* event) {
+  if (event->type() == QEvent::PaletteChange && !styling_) {
+    styling_ = true;
+    apply_style();
+    styling_ = false;
+  }
+  QMainWindow::changeEvent(event);
 }
 
 void SessionWindow::refresh() {
@@ -191,6 +251,8 @@ void SessionWindow::refresh_sessions() {
     if (is_running && pending > 0) state = n_("Waiting for %1 answer", "Waiting for %1 answers", pending).arg(pending);
     if (row.value(QStringLiteral("flagged")).toBool()) state += QStringLiteral(" · ") + _("throttled");
     item->setText(4, state);
+    item->setIcon(0, QIcon(profile_badge(text(row, "profile"), 18, devicePixelRatioF())));
+    item->setIcon(4, dot(!is_running ? QColor(0x9a, 0x99, 0x96) : pending > 0 ? QColor(0xe5, 0xa5, 0x0a) : QColor(0x2e, 0xc2, 0x7e)));
     item->setData(0, Qt::UserRole, text(row, "id"));
     item->setData(1, Qt::UserRole, row);
     item->setToolTip(1, text(row, "task"));
@@ -202,7 +264,6 @@ void SessionWindow::refresh_sessions() {
   for (const auto& row : running) add(row, true);
   for (auto it = ended_.begin(); it != ended_.end(); ++it) add(it.value(), false);
   for (int column : {0, 3, 4}) sessions_->resizeColumnToContents(column);
-  sessions_->setColumnWidth(2, 200);
   empty_->setVisible(sessions_->topLevelItemCount() == 0);
   if (!keep.isEmpty()) select_session(keep);
   if (selected_session().isEmpty() && sessions_->topLevelItemCount() > 0)

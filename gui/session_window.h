@@ -43,11 +43,15 @@ class SessionWindow : public QMainWindow {
  Q_SIGNALS:
   void new_session_requested();
 
+ protected:
+  void changeEvent(QEvent* event) override;
+
  private:
   void refresh_sessions();
   void refresh_details();
   void apply_audit_filter();
   void show_error(const QString& what, const QString& error);
+  void apply_style();
 
   ManagerClient* manager_;
   QHash<QString, QVariantMap> ended_;  // sessions seen running that have ended since
@@ -63,6 +67,7 @@ class SessionWindow : public QMainWindow {
   QComboBox* audit_outcome_ = nullptr;
   QLabel* empty_ = nullptr;
   AlwaysGrantsPage* always_ = nullptr;
+  bool styling_ = false;
 };
 
 }  // namespace airlock::gui
