@@ -159,7 +159,10 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
     // The person's answer lifts their earlier revoke of it.
     std::erase_if(asker->revoked,
                   [&](const std::string& held) { return resource_covers(question.kind, question.resource, held); });
-    if (answer.scope == "task") asker->task_answers.push_back({kind_name, question.resource, access_word});
+    // A secret's task answer is its grant, which may end sooner (a TTL):
+    // when it is gone, the next request asks again.
+    if (answer.scope == "task" && question.kind != RequestKind::kSecret)
+      asker->task_answers.push_back({kind_name, question.resource, access_word});
     if (answer.scope == "always") {
       try {
         std::string stored =
@@ -171,7 +174,9 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
         return done(refused(kResponseOther, "error", std::string("cannot remember the always-grant: ") + error.what()));
       }
     }
-    done(allowed(answer.scope, "person"));
+    Verdict verdict = allowed(answer.scope, "person");
+    verdict.ttl = answer.ttl;
+    done(verdict);
   });
 }
 
