@@ -29,7 +29,7 @@ namespace airlock {
 namespace {
 
 struct SecretOptions {
-  std::string name, reason, env_name;
+  std::string name, reason, env_name, host, header;
   int fd = -1;
   bool print = false;
   unsigned timeout_seconds = 0;
@@ -63,6 +63,8 @@ SecretOptions parse(int argc, char** argv) {
   gboolean exec = FALSE, print = FALSE;
   gchar* reason = nullptr;
   gchar* env_name = nullptr;
+  gchar* host = nullptr;
+  gchar* header = nullptr;
   gint fd = -1, timeout = 0;
   g_auto(GStrv) rest = nullptr;
   GOptionEntry entries[] = {
@@ -72,6 +74,10 @@ SecretOptions parse(int argc, char** argv) {
        "The environment variable COMMAND finds the value in (default: NAME in upper case, '-' and '.' as '_')", "VAR"},
       {"fd", 0, 0, G_OPTION_ARG_INT, &fd, "Give COMMAND the value on descriptor N (a sealed memfd) instead", "N"},
       {"print", 0, 0, G_OPTION_ARG_NONE, &print, "Print the value on standard output", nullptr},
+      {"host", 0, 0, G_OPTION_ARG_STRING, &host,
+       "Ask for the proxy to put the value into requests to HOST[:PORT] (443); the agent gets a placeholder", "HOST"},
+      {"header", 0, 0, G_OPTION_ARG_STRING, &header, "With --host, the header the value goes in (default: Authorization)",
+       "NAME"},
       {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout, "Give up after SECONDS (default: wait for the portal's answer)",
        "SECONDS"},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, nullptr, nullptr},
@@ -86,8 +92,12 @@ SecretOptions parse(int argc, char** argv) {
   SecretOptions options;
   if (reason) options.reason = reason;
   if (env_name) options.env_name = env_name;
+  if (host) options.host = host;
+  if (header) options.header = header;
   g_free(reason);
   g_free(env_name);
+  g_free(host);
+  g_free(header);
   const std::string see_help = " (see 'airlock-request secret --help')";
   if (!parsed) throw Error(std::string(error->message) + see_help, kRequestFailed);
   if (!rest || !rest[0] || rest[1]) throw Error("give one secret NAME" + see_help, kRequestFailed);
@@ -105,6 +115,8 @@ SecretOptions parse(int argc, char** argv) {
     throw Error("--env-name, --fd and a COMMAND go with --exec" + see_help, kRequestFailed);
   if (!options.env_name.empty() && fd >= 0)
     throw Error("--env-name or --fd, not both: the value goes one way" + see_help, kRequestFailed);
+  if (!options.header.empty() && options.host.empty())
+    throw Error("--header goes with --host" + see_help, kRequestFailed);
   if (fd >= 0 && fd <= 2) throw Error("--fd 0, 1 and 2 are the standard streams: choose 3 or more", kRequestFailed);
   if (exec && fd < 0) {
     if (options.env_name.empty()) options.env_name = default_env_name(options.name);
@@ -159,6 +171,9 @@ int request_secret_command(int argc, char** argv) {
   g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
   if (!options.reason.empty())
     g_variant_builder_add(&builder, "{sv}", "reason", g_variant_new_string(options.reason.c_str()));
+  if (!options.host.empty()) g_variant_builder_add(&builder, "{sv}", "host", g_variant_new_string(options.host.c_str()));
+  if (!options.header.empty())
+    g_variant_builder_add(&builder, "{sv}", "header", g_variant_new_string(options.header.c_str()));
   g_autoptr(GVariant) request_options = g_variant_ref_sink(g_variant_builder_end(&builder));
   g_autoptr(GDBusConnection) connection = connect_to_portal();
   PortalAnswer answer =
@@ -179,7 +194,15 @@ int request_secret_command(int argc, char** argv) {
   const char* grant = nullptr;
   if (!g_variant_lookup(answer.results, "grant", "&s", &grant))
     throw Error("the portal granted the secret but named no grant: report this as a bug", kRequestFailed);
-  UniqueFd memfd(retrieve_secret(connection, grant));
+  // For the proxy's use, the agent gets the placeholder, handed on the
+  // same way as a value would be.
+  const char* placeholder = nullptr;
+  g_variant_lookup(answer.results, "placeholder", "&s", &placeholder);
+  if (!options.host.empty() && !placeholder)
+    throw Error("the portal granted the secret for " + options.host + " but sent no placeholder: report this as a bug",
+                kRequestFailed);
+  UniqueFd memfd(placeholder ? SecretBytes::copy_of(placeholder).to_sealed_memfd() : retrieve_secret(connection, grant));
+  if (!memfd) throw Error(errno_message("cannot make a memfd"), kRequestFailed);
   g_clear_object(&connection);
 
   if (options.print) {

@@ -26,6 +26,7 @@ namespace {
 struct Request {
   std::string id;
   std::string session, profile, task, kind, resource, access, reason;
+  std::string host, header;  // a secret the proxy puts into HEADER of requests to HOST
   bool dangerous = false;
   std::vector<std::string> scopes;  // those offered, in the order of kScopes
   guint32 pid = 0;
@@ -63,7 +64,8 @@ bool read_details(GVariant* details, Request* request, std::string* problem) {
       {"session", &request->session, false}, {"profile", &request->profile, false},
       {"task", &request->task, false},       {"kind", &request->kind, true},
       {"resource", &request->resource, true}, {"access", &request->access, false},
-      {"reason", &request->reason, false},
+      {"reason", &request->reason, false},   {"host", &request->host, false},
+      {"header", &request->header, false},
   };
   for (const auto& entry : strings) {
     g_autoptr(GVariant) value = g_variant_lookup_value(details, entry.key, nullptr);
@@ -445,6 +447,9 @@ struct TerminalPrompter::State {
     };
     text += "  wants     " + what_is_asked(request) + "\n";
     field("", request.resource);
+    if (!request.host.empty())
+      field("for", "the proxy to send in the " + request.header + " header to " + request.host +
+                       "; the agent gets a placeholder, never the value");
     field("profile", request.profile);
     field("task", request.task);
     field("session", request.session + (request.pid ? " (airlock run, pid " + std::to_string(request.pid) + ")" : ""));

@@ -20,6 +20,10 @@ struct Question {
   std::string resource;  // canonical
   Access access = Access::kRead;
   std::string reason;  // the agent's words, for the person
+  // A secret for the proxy to put into HEADER of the agent's requests to
+  // HOST (HOST:PORT, canonical), while the agent holds a placeholder; ""
+  // for a secret handed over.
+  std::string host{}, header{};
 };
 
 struct Verdict {

@@ -56,6 +56,10 @@ GVariant* grant_variant(const GrantRecord& grant, const std::string& session) {
   g_variant_builder_add(&b, "{sv}", "decided-by", g_variant_new_string(grant.decided_by.c_str()));
   g_variant_builder_add(&b, "{sv}", "since", g_variant_new_int64(grant.since));
   g_variant_builder_add(&b, "{sv}", "expires", g_variant_new_int64(grant.expires));
+  if (!grant.host.empty()) {
+    g_variant_builder_add(&b, "{sv}", "host", g_variant_new_string(grant.host.c_str()));
+    g_variant_builder_add(&b, "{sv}", "header", g_variant_new_string(grant.header.c_str()));
+  }
   return g_variant_builder_end(&b);
 }
 

@@ -41,6 +41,10 @@ GVariant* details_variant(const PromptBroker::Pending& pending) {
   text("resource", d.resource);
   text("access", d.access);
   text("reason", d.reason);
+  if (!d.host.empty()) {
+    text("host", d.host);
+    text("header", d.header);
+  }
   g_variant_builder_add(&builder, "{sv}", "dangerous", g_variant_new_boolean(d.dangerous));
   g_variant_builder_add(&builder, "{sv}", "pid", g_variant_new_uint32(d.pid));
   std::vector<const char*> scopes;
@@ -75,7 +79,8 @@ PromptAnswer allow_answer(const PromptDetails& details, const std::string& asked
 }
 
 bool same_request(const PromptDetails& a, const PromptDetails& b) {
-  return a.session == b.session && a.kind == b.kind && a.resource == b.resource && a.access == b.access;
+  return a.session == b.session && a.kind == b.kind && a.resource == b.resource && a.access == b.access &&
+         a.host == b.host && a.header == b.header;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ struct PromptDetails {
   std::string prompt_mode;  // the session's: auto | tty (none never asks)
   std::string kind, resource, access;
   std::string reason;  // the agent's words
+  std::string host, header;  // a secret for the proxy: where it goes (see Question)
   bool dangerous = false;
   std::vector<std::string> scopes;  // what may be offered
   uint32_t pid = 0;

@@ -41,18 +41,26 @@ void RequestHandle::respond(unsigned response, GVariant* results) {
   g_variant_unref(results);
 }
 
-std::string parse_reason_option(GVariant* options, std::string* reason) {
+std::string parse_string_options(GVariant* options, std::initializer_list<StringOption> known) {
   GVariantIter iter;
   const char* key = nullptr;
   GVariant* value = nullptr;
   g_variant_iter_init(&iter, options);
   while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
     g_autoptr(GVariant) owned = value;
-    if (strcmp(key, "reason") != 0) return std::string("unknown option '") + key + "' (known: reason)";
-    if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) return "the option 'reason' must be a string (s)";
-    *reason = g_variant_get_string(value, nullptr);
-    if (reason->size() > kMaxReasonBytes)
-      return "the reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes: say it in fewer words";
+    const StringOption* option = nullptr;
+    std::string names;
+    for (const auto& candidate : known) {
+      if (strcmp(candidate.name, key) == 0) option = &candidate;
+      names += std::string(names.empty() ? "" : ", ") + candidate.name;
+    }
+    if (!option) return std::string("unknown option '") + key + "' (known: " + names + ")";
+    if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING))
+      return std::string("the option '") + key + "' must be a string (s)";
+    *option->value = g_variant_get_string(value, nullptr);
+    if (option->value->size() > option->max)
+      return std::string("the option '") + key + "' is longer than " + std::to_string(option->max) +
+             " bytes: say it in fewer words";
   }
   return "";
 }

@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -40,10 +41,20 @@ class RequestHandle {
   bool closed_ = false;
 };
 
-// The options every request takes: "reason" (s, the agent's words, at most
-// kMaxReasonBytes). Anything else, or a wrong type, is an error: the
-// problem, or "" with *REASON set.
+// A request's string options, each at most MAX bytes of UTF-8 (D-Bus
+// strings are). Any other key, or a wrong type, is an error.
+struct StringOption {
+  const char* name;
+  std::string* value;
+  size_t max;
+};
+// The problem, or "" with the values set.
+std::string parse_string_options(GVariant* options, std::initializer_list<StringOption> known);
+
+// "reason": the agent's words, which every request may give.
 inline constexpr size_t kMaxReasonBytes = 1024;
-std::string parse_reason_option(GVariant* options, std::string* reason);
+inline std::string parse_reason_option(GVariant* options, std::string* reason) {
+  return parse_string_options(options, {{"reason", reason, kMaxReasonBytes}});
+}
 
 }  // namespace airlock

@@ -38,6 +38,9 @@ struct GrantRecord {
   std::string decided_by;  // policy | person | store
   int64_t since = 0;
   int64_t expires = 0;  // secrets: when a TTL ends it, microseconds since the epoch (0: with the task)
+  // Secrets for the proxy: it puts the value into HEADER of requests to
+  // HOST in place of PLACEHOLDER, which is all the agent gets.
+  std::string host{}, header{}, placeholder{};
   // Hosts: someone named this host itself (see Verdict::names_resource), so
   // its address may be loopback or private.
   bool names_host = false;

@@ -1,6 +1,8 @@
 #include "secret_access.h"
 
 #include <gio/gunixfdlist.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -9,6 +11,7 @@
 #include "airlock-dbus.h"
 #include "dbus_names.h"
 #include "decision.h"
+#include "network_access.h"
 #include "portal.h"
 #include "request_handle.h"
 #include "sandbox_session.h"
@@ -59,10 +62,41 @@ GVariant* response_results(const std::string& name, const Verdict& verdict, cons
     g_variant_builder_add(&results, "{sv}", "scope", g_variant_new_string(grant->scope.c_str()));
     g_variant_builder_add(&results, "{sv}", "decided-by", g_variant_new_string(grant->decided_by.c_str()));
     g_variant_builder_add(&results, "{sv}", "expires", g_variant_new_int64(grant->expires));
+    if (!grant->host.empty()) {
+      g_variant_builder_add(&results, "{sv}", "host", g_variant_new_string(grant->host.c_str()));
+      g_variant_builder_add(&results, "{sv}", "header", g_variant_new_string(grant->header.c_str()));
+      g_variant_builder_add(&results, "{sv}", "placeholder", g_variant_new_string(grant->placeholder.c_str()));
+    }
   } else {
     g_variant_builder_add(&results, "{sv}", "message", g_variant_new_string(verdict.message.c_str()));
   }
   return g_variant_builder_end(&results);
+}
+
+// What is wrong with HEADER as the one the proxy puts a secret into: a
+// field name of HTTP that does not frame or route the message.
+std::string injection_header_problem(const std::string& header) {
+  for (char c : header)
+    if (!g_ascii_isalnum(c) && c != '-') return "the option 'header' is a header's name, such as Authorization";
+  for (const char* framing : {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer",
+                              "proxy-authorization", "proxy-connection", "keep-alive"})
+    if (g_ascii_strcasecmp(header.c_str(), framing) == 0)
+      return "the proxy puts secrets into request headers such as Authorization, not into " + header;
+  return "";
+}
+
+// What the agent holds instead of the value: unique, and useless anywhere
+// but in this session's proxy.
+std::string new_placeholder() {
+  unsigned char random[16];
+  if (getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) g_error("getrandom failed");
+  std::string text = "airlock-placeholder-";
+  for (unsigned char byte : random) {
+    static const char kHex[] = "0123456789abcdef";
+    text += kHex[byte >> 4];
+    text += kHex[byte & 15];
+  }
+  return text;
 }
 
 Verdict failure(const std::string& message) {
@@ -141,9 +175,22 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
         "too many requests from this session: it is throttled, and flagged for the person to see; slow down");
     return TRUE;
   }
-  std::string reason;
+  std::string reason, host_option, header;
   std::string why = secret_name_problem(name);
-  if (why.empty()) why = parse_reason_option(options, &reason);
+  if (why.empty())
+    why = parse_string_options(options,
+                               {{"reason", &reason, kMaxReasonBytes}, {"host", &host_option, 261}, {"header", &header, 64}});
+  std::string host;
+  if (why.empty() && !host_option.empty()) {
+    // A host without a port is HTTPS's, the only scheme the proxy puts secrets into.
+    host = canonical_host(host_option, &why);
+    std::string unused;
+    if (host.empty() && !(host = canonical_host(host_option + ":443", &unused)).empty()) why.clear();
+    if (header.empty()) header = "Authorization";
+    if (why.empty()) why = injection_header_problem(header);
+  } else if (why.empty() && !header.empty()) {
+    why = "the option 'header' goes with 'host': the proxy puts the secret into that header of requests to that host";
+  }
   if (!why.empty()) {
     g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "%s", why.c_str());
     return TRUE;
@@ -162,14 +209,16 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
   std::string session_id = ctx->session;
   // A grant of it that is still good answers at once.
   for (const auto& held : asker->grants())
-    if (held.kind == "secret" && held.resource == secret && !expired(held)) {
+    if (held.kind == "secret" && held.resource == secret && held.host == host && held.header == header &&
+        !expired(held)) {
       Verdict already;
       already.outcome = "granted";
       return request->respond(kResponseGranted, response_results(secret, already, &held)), TRUE;
     }
   portal->audit({.event = "request", .kind = "secret", .resource = secret, .access = "read"}, asker);
   // Nobody is asked for a secret that is not there.
-  ctx->access->lookup(secret, [portal, request, secret, session_id, reason](SecretLookup got, SecretBytes, const std::string& lookup_error) {
+  ctx->access->lookup(secret, [portal, request, secret, session_id, reason, host, header](
+                                  SecretLookup got, SecretBytes, const std::string& lookup_error) {
     SandboxSession* session = portal->session(session_id);
     if (!session || request->closed()) return;
     if (got != SecretLookup::kFound) {
@@ -180,8 +229,8 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
                     session);
       return request->respond(kResponseOther, response_results(secret, failure(message), nullptr));
     }
-    request->set_prompt(decide(portal, session, {.kind = RequestKind::kSecret, .resource = secret, .reason = reason},
-                               [portal, request, secret, session_id](const Verdict& verdict) {
+    Question question{.kind = RequestKind::kSecret, .resource = secret, .reason = reason, .host = host, .header = header};
+    request->set_prompt(decide(portal, session, question, [portal, request, secret, session_id, host, header](const Verdict& verdict) {
       SandboxSession* asker_now = portal->session(session_id);
       if (!verdict.allow || !asker_now) {
         Verdict refusal = asker_now ? verdict : failure("the session ended; nothing was granted");
@@ -191,11 +240,17 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
       GrantRecord record{.id = asker_now->next_grant_id(), .kind = "secret", .resource = secret, .access = "read",
                          .scope = verdict.scope, .decided_by = verdict.decided_by, .since = g_get_real_time()};
       if (verdict.ttl > 0) record.expires = record.since + int64_t{verdict.ttl} * G_USEC_PER_SEC;
+      if (!host.empty()) {
+        record.host = host;
+        record.header = header;
+        record.placeholder = new_placeholder();
+      }
       portal->add_grant(asker_now, record);
       if (verdict.ttl > 0) portal->secrets().expire_after(session_id, record.id, verdict.ttl);
       portal->audit({.event = "grant", .kind = "secret", .resource = secret, .access = "read", .scope = verdict.scope,
                      .decided_by = verdict.decided_by,
-                     .rule = verdict.ttl > 0 ? "for " + std::to_string(verdict.ttl) + " s" : "",
+                     .rule = (host.empty() ? std::string() : "for the proxy, in " + header + " to " + host + "; ") +
+                             (verdict.ttl > 0 ? "for " + std::to_string(verdict.ttl) + " s" : ""),
                      .outcome = "allow"},
                     asker_now);
       portal->after_audit([request, secret, verdict, record](bool written) {
@@ -223,6 +278,14 @@ gboolean SecretAccess::handle_retrieve_secret(GObject* skeleton, GDBusMethodInvo
     g_dbus_method_invocation_return_dbus_error(
         invocation, "org.airlock.Error.NotGranted",
         "no such secret grant in this session (it was used once, expired or revoked): ask again with RequestSecret");
+    return TRUE;
+  }
+  if (!grant->host.empty()) {
+    g_dbus_method_invocation_return_dbus_error(
+        invocation, "org.airlock.Error.NotGranted",
+        ("this grant is for the proxy, which puts the value into requests to " + grant->host +
+         "; the agent holds its placeholder, never the value")
+            .c_str());
     return TRUE;
   }
   std::string name = grant->resource, id = grant->id, session_id = ctx->session;

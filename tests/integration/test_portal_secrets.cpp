@@ -3,6 +3,7 @@
 // any other process. Real portal, real sandbox, the file store and a real
 // Secret Service (gnome-keyring-daemon) on the private bus.
 #include <dirent.h>
+#include <string.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -168,6 +169,49 @@ TEST_F(PortalSecrets, AlwaysNeedsTheConfirmedSecondStep) {
   ASSERT_EQ(always.size(), 1u);
   EXPECT_EQ(always[0].at("kind"), "secret");
   EXPECT_EQ(always[0].at("resource"), "gh-token");
+}
+
+TEST_F(PortalSecrets, ASecretForTheProxyGivesTheAgentAPlaceholderOnly) {
+  ASSERT_EQ(add_secret("gh-token", kValue).status, 0);
+  hold_prompts();
+  std::string raw_request = env_or_die("AIRLOCK_RAW_REQUEST_BIN");
+  auto agent = start_agent({"--ro", raw_request},
+                           "airlock-request secret gh-token --host api.github.test --print && echo && sleep 4");
+  std::string id = wait_for_prompt();
+  ASSERT_FALSE(id.empty()) << agent->err();
+  auto pending = manager_list("ListPending");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].at("host"), "api.github.test:443") << "the person sees where the secret goes";
+  EXPECT_EQ(pending[0].at("header"), "Authorization");
+  ASSERT_TRUE(answer(id, true, "task"));
+  ASSERT_TRUE(agent->wait_for_output("\n")) << agent->err();
+  std::string placeholder = agent->out().substr(0, agent->out().find('\n'));
+  EXPECT_TRUE(g_str_has_prefix(placeholder.c_str(), "airlock-placeholder-")) << placeholder;
+  EXPECT_EQ(placeholder.size(), strlen("airlock-placeholder-") + 32);
+  auto grants = manager_list("ListGrants", g_variant_new("(s)", ""));
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].at("host"), "api.github.test:443");
+  agent->kill(SIGTERM);
+  agent->wait();
+  for (const auto& row : manager_list("AuditLog", g_variant_new("(a{sv})", nullptr)))
+    EXPECT_EQ(row.at("rule").find(kValue), std::string::npos);
+}
+
+TEST_F(PortalSecrets, TheProxysGrantIsNeverRetrievedAndItsHeaderIsARequestHeader) {
+  ASSERT_EQ(add_secret("gh-token", kValue).status, 0);
+  auto prompt = prompter({"--answer=allow", "--kind=secret", "--scope=task", "--count=0"});
+  std::string raw_request = env_or_die("AIRLOCK_RAW_REQUEST_BIN");
+  Result agent = run_agent({"--ro", raw_request},
+                           "airlock-request secret gh-token --host api.github.test --print >/dev/null && " + raw_request +
+                               " retrieve-secret 1; airlock-request secret gh-token --host x.test --header Host "
+                               "--print; echo host=$?; airlock-request secret gh-token --header X-Token --print; "
+                               "echo alone=$?");
+  EXPECT_NE(agent.out.find("refused: this grant is for the proxy"), std::string::npos) << agent.out << agent.err;
+  EXPECT_EQ(agent.out.find("retrieved"), std::string::npos);
+  EXPECT_NE(agent.out.find("host=2"), std::string::npos) << agent.out;
+  EXPECT_NE(agent.err.find("not into Host"), std::string::npos) << agent.err;
+  EXPECT_NE(agent.out.find("alone=2"), std::string::npos) << agent.out;
+  EXPECT_NE(agent.err.find("--header goes with --host"), std::string::npos) << agent.err;
 }
 
 TEST_F(PortalSecrets, BadNamesAreRefusedWithAClearError) {
