@@ -144,15 +144,19 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
                     });
   }
 
-  void decide(const ProxyTarget& target,
-              std::function<void(bool allow, const std::string& reason, const std::string& grant)> done) override {
+  std::string decide(const ProxyTarget& target, Decided done) override {
     std::string why;
     std::string resource = canonical_host(target_resource(target), &why);
-    if (resource.empty()) return done(false, why, "");
-    decide_host(portal_, session_, resource, "", [done](const Verdict& verdict, const GrantRecord* grant) {
+    if (resource.empty()) {
+      done(false, why, "");
+      return "";
+    }
+    return decide_host(portal_, session_, resource, "", [done](const Verdict& verdict, const GrantRecord* grant) {
       done(verdict.allow && grant, "airlock: " + verdict.message, grant ? grant->id : "");
     });
   }
+
+  void withdraw(const std::string& prompt) override { portal_->prompts().withdraw(prompt); }
 
   // A forbidden address is used only when a grant names it (or, for
   // localhost, the loopback it stands for), not merely a name that
