@@ -234,18 +234,7 @@ void NetworkAccess::export_on(GDBusConnection* connection, SandboxSession* sessi
       G_CALLBACK(+[](AirlockPortalNetwork*, GDBusMethodInvocation* invocation, const char* host, GVariant* options,
                      gpointer data) -> gboolean {
         auto* ctx = static_cast<Context*>(data);
-        SandboxSession* asker = ctx->portal->session(ctx->session);
-        if (!asker) {
-          g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
-                                                        "the session has ended");
-          return TRUE;
-        }
-        if (!asker->admit_request()) {
-          g_dbus_method_invocation_return_dbus_error(
-              invocation, "org.airlock.Error.Throttled",
-              "too many requests from this session: it is throttled, and flagged for the person to see; slow down");
-          return TRUE;
-        }
+        if (!admit_request(ctx->portal, ctx->session, invocation)) return TRUE;
         std::string why;
         std::string resource = canonical_host(host, &why);
         std::string reason;

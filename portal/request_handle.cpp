@@ -6,6 +6,23 @@
 
 namespace airlock {
 
+SandboxSession* admit_request(Portal* portal, const std::string& session_id, GDBusMethodInvocation* invocation) {
+  SandboxSession* session = portal->session(session_id);
+  if (!session) {
+    g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the session has ended");
+    return nullptr;
+  }
+  bool was_flagged = session->flagged();
+  if (!session->admit_request()) {
+    if (!was_flagged) portal->audit({.event = "request", .outcome = "throttled"}, session);
+    g_dbus_method_invocation_return_dbus_error(
+        invocation, "org.airlock.Error.Throttled",
+        "too many requests from this session: it is throttled, and flagged for the person to see; slow down");
+    return nullptr;
+  }
+  return session;
+}
+
 std::shared_ptr<RequestHandle> RequestHandle::create(Portal* portal, GDBusConnection* connection,
                                                      const std::string& path, GError** error) {
   std::shared_ptr<RequestHandle> request(new RequestHandle());

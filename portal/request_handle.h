@@ -15,6 +15,12 @@
 namespace airlock {
 
 class Portal;
+class SandboxSession;
+
+// The session SESSION_ID, when it still runs and may make one more request
+// now; otherwise the call INVOCATION is answered with the error (the first
+// throttled request of a session is audited) and nullptr returned.
+SandboxSession* admit_request(Portal* portal, const std::string& session_id, GDBusMethodInvocation* invocation);
 
 class RequestHandle {
  public:

@@ -164,17 +164,8 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
                                              GVariant* options, gpointer) {
   auto* ctx = static_cast<Context*>(g_object_get_data(skeleton, "airlock-context"));
   Portal* portal = ctx->portal;
-  SandboxSession* asker = portal->session(ctx->session);
-  if (!asker) {
-    g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the session has ended");
-    return TRUE;
-  }
-  if (!asker->admit_request()) {
-    g_dbus_method_invocation_return_dbus_error(
-        invocation, "org.airlock.Error.Throttled",
-        "too many requests from this session: it is throttled, and flagged for the person to see; slow down");
-    return TRUE;
-  }
+  SandboxSession* asker = admit_request(portal, ctx->session, invocation);
+  if (!asker) return TRUE;
   std::string reason, host_option, header;
   std::string why = secret_name_problem(name);
   if (why.empty())

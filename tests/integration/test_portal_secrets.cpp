@@ -270,6 +270,12 @@ TEST_F(PortalSecrets, TheValueIsInNoLogNoArgvAndNoOtherProcess) {
   }
   closedir(proc);
   EXPECT_EQ(holders, 1) << "the command holds the value in its environment";
+  // The portal, which reads values, is undumpable: the user's own processes
+  // (an agent's among them) cannot read its memory or environment.
+  pid_t portal = portal_pid();
+  ASSERT_GT(portal, 0);
+  std::string portal_environ = "/proc/" + std::to_string(portal) + "/environ";
+  EXPECT_NE(access(portal_environ.c_str(), R_OK), 0) << "the portal is dumpable";
   agent->kill(SIGTERM);
   agent->wait();
 
