@@ -10,6 +10,7 @@
 #include "decision.h"
 #include "error.h"
 #include "portal.h"
+#include "request_handle.h"
 
 namespace airlock {
 
@@ -17,7 +18,6 @@ namespace {
 
 // Longest reason an agent may give, in bytes.
 constexpr size_t kMaxReasonBytes = 1024;
-constexpr const char* kErrorThrottled = "org.airlock.Error.Throttled";
 
 struct FileAccessObjects {
   FileAccess* files;
@@ -206,20 +206,8 @@ gboolean FileAccess::handle_request(RequestKind kind, GObject*, GDBusMethodInvoc
                                     GVariant* options) {
   GDBusConnection* connection = g_dbus_method_invocation_get_connection(invocation);
   auto* objects = static_cast<FileAccessObjects*>(g_object_get_data(G_OBJECT(connection), "airlock-objects"));
-  SandboxSession* session = objects ? portal_->session(objects->session) : nullptr;
-  if (!session) {
-    g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_FAILED, "the session has ended");
-    return TRUE;
-  }
-  bool was_flagged = session->flagged();
-  if (!session->admit_request()) {
-    if (!was_flagged)
-      portal_->audit({.event = "request", .outcome = "throttled"}, session);
-    g_dbus_method_invocation_return_dbus_error(
-        invocation, kErrorThrottled,
-        "too many requests from this session: it is throttled, and flagged for the person to see; slow down");
-    return TRUE;
-  }
+  SandboxSession* session = admit_request(portal_, objects ? objects->session : "", invocation);
+  if (!session) return TRUE;
   std::string why;
   std::string requested = checked_path(path, &why);
   RequestOptions parsed;

@@ -174,6 +174,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   Refusal connect_refusal = Refusal::kUnreachable;
   std::string connect_error;
   std::shared_ptr<ProxyRelay> relay;
+  std::string decision_ticket;  // while a person is asked: for ProxyDecider::withdraw()
   std::string end_outcome, end_message;  // of a refusal being written
   ProxyReport report;
   int64_t started_us;
@@ -260,6 +261,8 @@ gboolean Connection::on_timer(gpointer data) {
 
 gboolean Connection::on_hangup(GSocket*, GIOCondition, gpointer data) {
   auto* self = static_cast<Connection*>(data);
+  // Nobody waits for the answer any more: the person is not asked in vain.
+  if (!self->decision_ticket.empty()) self->proxy->decider->withdraw(std::exchange(self->decision_ticket, ""));
   self->finish("error", "airlock: the client went away while the decision was awaited");
   return G_SOURCE_REMOVE;
 }
@@ -381,13 +384,15 @@ void Connection::begin_decision() {
   if (literal != nullptr && !check_address(literal, true)) return;
   watch_hangup(true);
   std::weak_ptr<Connection> weak = shared_from_this();
-  proxy->decider->decide(target, [weak](bool allow, const std::string& reason, const std::string& grant) {
+  std::string ticket = proxy->decider->decide(target, [weak](bool allow, const std::string& reason, const std::string& grant) {
     if (auto self = weak.lock()) self->on_decided(allow, reason, grant);
   });
+  if (phase == Phase::kDeciding) decision_ticket = ticket;
 }
 
 void Connection::on_decided(bool allow, const std::string& reason, const std::string& grant) {
   if (phase != Phase::kDeciding) return;
+  decision_ticket.clear();
   watch_hangup(false);
   report.grant = grant;
   if (!allow) {

@@ -44,8 +44,12 @@ class ProxyDecider {
   // (a person may be asked), possibly from within decide(); a connection that
   // ended meanwhile ignores it. The wait is bounded by the decider alone.
   // REASON is the refusal's text for the client ("airlock: ..."). GRANT names
-  // what allowed it, for close_grant().
-  virtual void decide(const ProxyTarget& target, Decided done) = 0;
+  // what allowed it, for close_grant(). Returns a ticket for withdraw()
+  // while a person is asked, else "".
+  virtual std::string decide(const ProxyTarget& target, Decided done) = 0;
+  // The connection that TICKET's decision was for went away before it came:
+  // take its question back (a prompt no connection waits for is closed).
+  virtual void withdraw(const std::string& ticket) = 0;
   // ADDRESS, resolved on the host for TARGET (or TARGET's own literal), is one
   // address_is_forbidden() refuses: may it be used anyway, because a grant
   // names it explicitly?

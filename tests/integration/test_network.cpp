@@ -136,6 +136,24 @@ TEST_F(Network, ADeniedHostAndATimedOutPromptFailCleanly) {
   EXPECT_NE(agent->err().find("nobody answered"), std::string::npos) << agent->err();
 }
 
+TEST_F(Network, AConnectionThatGivesUpTakesItsPromptAlong) {
+  hold_prompts();
+  auto agent = start_agent({}, "curl -sS --max-time 0.5 -o /dev/null http://airlock-test.invalid/; echo rc=$?");
+  ASSERT_FALSE(wait_for_prompt().empty()) << agent->err();
+  EXPECT_EQ(agent->wait(), 0);
+  EXPECT_NE(agent->out().find("rc=28"), std::string::npos) << agent->out() << agent->err();  // curl's timeout
+  // Withdrawn when the connection went, not left up until the portal's
+  // timeout (3 s here) ran out.
+  std::string outcome;
+  for (int i = 0; i < 50 && outcome.empty(); ++i) {
+    for (const auto& row : manager_list("AuditLog", g_variant_new("(a{sv})", nullptr)))
+      if (row.at("event") == "decision" && row.at("resource") == "airlock-test.invalid:80") outcome = row.at("outcome");
+    if (outcome.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(outcome, "cancelled");
+  EXPECT_TRUE(manager_list("ListPending").empty());
+}
+
 TEST_F(Network, LoopbackAndPrivateAddressesNeedAGrantThatNamesThem) {
   std::string port = serve("127.0.0.2");
   // Every host allowed, but by a wildcard: no address of the host's own.

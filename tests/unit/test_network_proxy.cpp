@@ -277,14 +277,14 @@ class OneRequestHttpServer {
 
 class FakeDecider : public ProxyDecider {
  public:
-  void decide(const ProxyTarget& target, Decided done) override {
+  std::string decide(const ProxyTarget& target, Decided done) override {
     asked.push_back(target);
     bool answer = allow;
     std::string why = allow ? "" : reason;
     std::string grant = allow ? "grant:" + target.host : "";
     if (delay_ms == 0) {
       done(answer, why, grant);
-      return;
+      return "";
     }
     auto* later = new std::function<void()>([done, answer, why, grant] { done(answer, why, grant); });
     GSource* source = g_timeout_source_new(delay_ms);
@@ -297,7 +297,9 @@ class FakeDecider : public ProxyDecider {
         later, [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
     g_source_attach(source, g_main_context_get_thread_default());
     g_source_unref(source);
+    return "ticket:" + target.host;
   }
+  void withdraw(const std::string& ticket) override { withdrawn.push_back(ticket); }
   bool address_granted(const ProxyTarget&, GInetAddress* address) override {
     g_autofree char* text = g_inet_address_to_string(address);
     return granted.count(text) != 0;
@@ -309,6 +311,7 @@ class FakeDecider : public ProxyDecider {
   unsigned delay_ms = 0;
   std::set<std::string> granted;  // addresses named by a grant
   std::vector<ProxyTarget> asked;
+  std::vector<std::string> withdrawn;
   std::vector<ProxyReport> reports;
 };
 
@@ -611,6 +614,8 @@ TEST_F(NetworkProxyTest, ClientLeavingDuringDecisionIsReportedAndTheLateAnswerIg
   ASSERT_TRUE(reported(1));
   EXPECT_EQ(decider_.reports[0].outcome, "error");
   EXPECT_THAT(decider_.reports[0].message, HasSubstr("went away"));
+  // The question is taken back, so that no person answers it in vain.
+  EXPECT_EQ(decider_.withdrawn, std::vector<std::string>{"ticket:127.0.0.1"});
   spin(400);  // the answer arrives for a connection that is gone
   EXPECT_EQ(echo_->accepted(), 0);
   EXPECT_EQ(decider_.reports.size(), 1u);
