@@ -29,6 +29,7 @@ class App : public QObject {
   PromptWindow* prompt_window() const { return prompt_.get(); }
   PrompterService* prompter() const { return prompter_.get(); }
   ManagerClient* manager() const { return manager_.get(); }
+  Tray* tray() const { return tray_; }
 
  public Q_SLOTS:
   // Another airlock-gui started while this one runs asks it to show itself.

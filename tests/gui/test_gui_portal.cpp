@@ -21,6 +21,7 @@
 #include "prompt_window.h"
 #include "prompter_service.h"
 #include "session_window.h"
+#include "tray.h"
 
 namespace airlock::test {
 namespace {
@@ -192,6 +193,7 @@ TEST_F(GuiPortal, RequestsQueueInOneWindowAndAreAnsweredInOrder) {
   EXPECT_EQ(windows, 1);
   EXPECT_EQ(prompt()->current()->resource.toStdString(), project_);
   EXPECT_EQ(prompt()->findChild<QLabel*>(QStringLiteral("position"))->text(), QStringLiteral("1 of 2"));
+  EXPECT_EQ(app_->tray()->pending(), 2) << "the tray counts what waits";
   click("deny");
   ASSERT_TRUE(wait_for_prompt_of(second));
   click("allow-once");
@@ -199,6 +201,53 @@ TEST_F(GuiPortal, RequestsQueueInOneWindowAndAreAnsweredInOrder) {
   EXPECT_NE(first_agent->out().find("rc=1"), std::string::npos) << first_agent->out();
   EXPECT_EQ(wait_for(*second_agent), 0) << second_agent->err();
   EXPECT_NE(second_agent->out().find("second readme"), std::string::npos);
+  EXPECT_EQ(app_->tray()->pending(), 0);
+}
+
+// A stand-in for the desktop's notification server on the private bus.
+struct Notifications {
+  static void on_call(GDBusConnection*, const char*, const char*, const char*, const char* method, GVariant* parameters,
+                      GDBusMethodInvocation* invocation, gpointer data) {
+    auto* self = static_cast<Notifications*>(data);
+    if (g_strcmp0(method, "Notify") == 0) {
+      const char* summary = nullptr;
+      const char* body = nullptr;
+      g_variant_get_child(parameters, 3, "&s", &summary);
+      g_variant_get_child(parameters, 4, "&s", &body);
+      self->shown.push_back(std::string(summary) + "\n" + body);
+    }
+    g_dbus_method_invocation_return_value(invocation, g_variant_new("(u)", 1u));
+  }
+  std::vector<std::string> shown;
+};
+
+TEST_F(GuiPortal, ANewRequestIsAnnouncedWithoutTheAgentsWords) {
+  static const char xml[] =
+      "<node><interface name='org.freedesktop.Notifications'><method name='Notify'>"
+      "<arg type='s' direction='in'/><arg type='u' direction='in'/><arg type='s' direction='in'/>"
+      "<arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='as' direction='in'/>"
+      "<arg type='a{sv}' direction='in'/><arg type='i' direction='in'/><arg type='u' direction='out'/>"
+      "</method></interface></node>";
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml(xml, nullptr);
+  static const GDBusInterfaceVTable vtable = {Notifications::on_call, nullptr, nullptr, {}};
+  Notifications server;
+  g_autoptr(GError) error = nullptr;
+  guint object = g_dbus_connection_register_object(connection(), "/org/freedesktop/Notifications", node->interfaces[0],
+                                                   &vtable, &server, nullptr, &error);
+  ASSERT_NE(object, 0u) << error->message;
+  guint name = g_bus_own_name_on_connection(connection(), "org.freedesktop.Notifications", G_BUS_NAME_OWNER_FLAGS_NONE,
+                                            nullptr, nullptr, nullptr, nullptr);
+  auto agent = start_agent({"--task", "notify"}, "airlock-request folder " + project_ +
+                                                     " --reason 'OPEN https://evil.example NOW'; echo rc=$?");
+  ASSERT_TRUE(wait_for_prompt_of(project_)) << agent->err();
+  EXPECT_TRUE(spin_until([&] { return !server.shown.empty(); }, 10000));
+  ASSERT_EQ(server.shown.size(), 1u);
+  EXPECT_NE(server.shown[0].find(project_), std::string::npos) << server.shown[0];
+  EXPECT_EQ(server.shown[0].find("evil"), std::string::npos) << server.shown[0];
+  click("deny");
+  wait_for(*agent);
+  g_bus_unown_name(name);
+  g_dbus_connection_unregister_object(connection(), object);
 }
 
 TEST_F(GuiPortal, ARequestAnsweredElsewhereLeavesTheScreen) {
