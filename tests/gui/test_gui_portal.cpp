@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
 #include <QDBusConnection>
 #include <QLabel>
 #include <QPushButton>
@@ -87,6 +89,18 @@ class GuiPortal : public PortalTest {
       if (row["event"] == "grant" && row["outcome"] == "allow" && row["scope"] == scope && row["resource"] == project_)
         rows.push_back(row);
     return rows;
+  }
+
+  // `airlock secret add --store=file NAME`, the value on standard input.
+  void add_secret(const std::string& name, const std::string& value) {
+    std::string passphrase = scratch_.path("passphrase");
+    Scratch::write_file(passphrase, "correct horse battery");
+    Options with_input = options();
+    with_input.input = value;
+    Result added = run({"/bin/sh", "-c", "exec \"$0\" secret add --store=file --passphrase-fd=3 " + name + " 3<" + passphrase,
+                        airlock_binary()},
+                       with_input);
+    ASSERT_EQ(added.status, 0) << added.err;
   }
 
   QString bus_name_;
@@ -202,6 +216,57 @@ TEST_F(GuiPortal, RequestsQueueInOneWindowAndAreAnsweredInOrder) {
   EXPECT_EQ(wait_for(*second_agent), 0) << second_agent->err();
   EXPECT_NE(second_agent->out().find("second readme"), std::string::npos);
   EXPECT_EQ(app_->tray()->pending(), 0);
+}
+
+TEST_F(GuiPortal, ASecretIsGrantedForTheTimeThePersonPicks) {
+  ASSERT_NO_FATAL_FAILURE(add_secret("gh-token", "airlock-gui-test-value"));
+  const std::string e = exchange_;
+  auto agent = start_agent({"--task", "push the fix"},
+                           "airlock-request secret gh-token --print > /dev/null && echo > " + e +
+                               "/ready; while [ ! -e " + e + "/go ]; do sleep 0.05; done");
+  ASSERT_TRUE(spin_until([&] { return prompt()->current() && prompt()->current()->kind == QStringLiteral("secret"); }))
+      << agent->err();
+  EXPECT_EQ(prompt()->current()->resource, QStringLiteral("gh-token"));
+  auto* ttl = prompt()->findChild<QComboBox*>(QStringLiteral("ttl"));
+  ASSERT_TRUE(ttl->isVisible());
+  ttl->setCurrentIndex(1);  // 1 hour
+  QString session = prompt()->current()->session;
+  click("allow-task");
+  ASSERT_TRUE(spin_until([&] { return Scratch::exists(e + "/ready"); })) << agent->err();
+  auto grants = manager_list("ListGrants", g_variant_new("(s)", ""));
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0]["kind"], "secret");
+  EXPECT_EQ(grants[0]["scope"], "task");
+  long long lasts = std::stoll(grants[0]["expires"]) - std::stoll(grants[0]["since"]);
+  EXPECT_EQ(lasts, 3600LL * 1000000) << "the hour the person picked";
+  // The session manager says when it ends.
+  gui::SessionWindow* window = app_->session_window();
+  window->refresh();
+  ASSERT_TRUE(window->select_session(session));
+  ASSERT_EQ(window->grants()->topLevelItemCount(), 1);
+  EXPECT_NE(window->grants()->topLevelItem(0)->text(5), QStringLiteral("When the task ends"));
+  Scratch::write_file(e + "/go", "");
+  EXPECT_EQ(wait_for(*agent), 0) << agent->err();
+  EXPECT_TRUE(manager_list("ListAlways").empty());
+}
+
+TEST_F(GuiPortal, ASecretIsRememberedOnlyAfterTheConfirmation) {
+  ASSERT_NO_FATAL_FAILURE(add_secret("gh-token", "airlock-gui-test-value"));
+  auto agent = start_agent({}, "airlock-request secret gh-token --print > /dev/null; echo rc=$?");
+  ASSERT_TRUE(spin_until([&] { return prompt()->current() != nullptr; })) << agent->err();
+  auto* remember = prompt()->findChild<QCheckBox*>(QStringLiteral("remember"));
+  ASSERT_TRUE(remember->isVisible());
+  remember->setChecked(true);
+  click("allow-task");
+  spin_for(300);
+  EXPECT_EQ(app_->prompter()->pending(), 1) << "the checkbox alone answered";
+  click("confirm-always");
+  EXPECT_EQ(wait_for(*agent), 0);
+  EXPECT_NE(agent->out().find("rc=0"), std::string::npos) << agent->out() << agent->err();
+  auto always = manager_list("ListAlways");
+  ASSERT_EQ(always.size(), 1u);
+  EXPECT_EQ(always[0]["kind"], "secret");
+  EXPECT_EQ(always[0]["resource"], "gh-token");
 }
 
 // A stand-in for the desktop's notification server on the private bus.
