@@ -1,5 +1,7 @@
 #include "session_window.h"
 
+#include <algorithm>
+
 #include <QAction>
 #include <QEvent>
 #include <QComboBox>
@@ -43,6 +45,10 @@ QTreeWidget* make_list(QWidget* parent, const char* name, const QStringList& hea
 }
 
 QString text(const QVariantMap& row, const char* key) { return row.value(QLatin1String(key)).toString(); }
+
+// How far back, and how many, ended sessions the list shows.
+constexpr qint64 kRecentMs = 7LL * 24 * 3600 * 1000;
+constexpr qsizetype kMaxRecent = 30;
 
 QIcon dot(const QColor& colour) {
   QPixmap pixmap(QSize(12, 12) * 2);
@@ -262,7 +268,33 @@ void SessionWindow::refresh_sessions() {
         item->setForeground(column, sessions_->palette().brush(QPalette::Disabled, QPalette::Text));
   };
   for (const auto& row : running) add(row, true);
-  for (auto it = ended_.begin(); it != ended_.end(); ++it) add(it.value(), false);
+  // Recent sessions: those of the last week's audit trail that run no more.
+  QVariantMap filter;
+  filter.insert(QStringLiteral("since"),
+                QVariant::fromValue(static_cast<qlonglong>(QDateTime::currentMSecsSinceEpoch() - kRecentMs) * 1000));
+  filter.insert(QStringLiteral("limit"), QVariant::fromValue(5000u));
+  QList<QVariantMap> recent;
+  for (const QVariantMap& row : manager_->audit_log(filter)) {
+    QString id = text(row, "session");
+    if (text(row, "event") != QLatin1String("session-start") || now.contains(id) || ended_.contains(id)) continue;
+    QVariantMap session;
+    session.insert(QStringLiteral("id"), id);
+    session.insert(QStringLiteral("profile"), row.value(QStringLiteral("profile")));
+    session.insert(QStringLiteral("task"), row.value(QStringLiteral("task")));
+    session.insert(QStringLiteral("started"), row.value(QStringLiteral("time")));
+    recent.prepend(session);  // newest first
+  }
+  for (auto it = ended_.begin(); it != ended_.end(); ++it) recent.prepend(it.value());
+  std::sort(recent.begin(), recent.end(), [](const QVariantMap& a, const QVariantMap& b) {
+    return a.value(QStringLiteral("started")).toLongLong() > b.value(QStringLiteral("started")).toLongLong();
+  });
+  QSet<QString> shown = now;
+  for (const QVariantMap& row : recent) {
+    if (shown.size() >= static_cast<qsizetype>(now.size()) + kMaxRecent) break;
+    if (shown.contains(text(row, "id"))) continue;
+    shown.insert(text(row, "id"));
+    add(row, false);
+  }
   for (int column : {0, 3, 4}) sessions_->resizeColumnToContents(column);
   empty_->setVisible(sessions_->topLevelItemCount() == 0);
   if (!keep.isEmpty()) select_session(keep);

@@ -10,6 +10,7 @@
 #include <QComboBox>
 #include <QDBusConnection>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QTabWidget>
 #include <QTest>
@@ -367,6 +368,37 @@ TEST_F(GuiPortal, RevokeInTheSessionManagerTakesTheGrantAwayInsideTheSandbox) {
     revoked = revoked || window->audit()->topLevelItem(i)->text(1) == QStringLiteral("revoke");
   EXPECT_TRUE(revoked);
   EXPECT_EQ(wait_for(*agent), 0);
+}
+
+TEST_F(GuiPortal, EndedSessionsStayListedWithTheirAuditTrailAndItsFilters) {
+  auto agent = start_agent({"--task", "finished task"}, "airlock-request folder " + project_ + " && cat " + project_ + "/README");
+  ASSERT_TRUE(wait_for_prompt_of(project_)) << agent->err();
+  click("allow-once");
+  ASSERT_EQ(wait_for(*agent), 0) << agent->err();
+  gui::SessionWindow* window = app_->session_window();
+  window->refresh();
+  QTreeWidgetItem* ended = nullptr;
+  for (int i = 0; i < window->sessions()->topLevelItemCount(); ++i)
+    if (window->sessions()->topLevelItem(i)->text(1) == QStringLiteral("finished task")) ended = window->sessions()->topLevelItem(i);
+  ASSERT_NE(ended, nullptr) << "a session that ended before the window opened is not listed";
+  EXPECT_EQ(ended->text(4), QStringLiteral("Ended"));
+  window->sessions()->setCurrentItem(ended);
+  QTreeWidget* audit = window->audit();
+  auto visible = [audit](const QString& event) {
+    int count = 0;
+    for (int i = 0; i < audit->topLevelItemCount(); ++i)
+      if (!audit->topLevelItem(i)->isHidden() && (event.isEmpty() || audit->topLevelItem(i)->text(1) == event)) ++count;
+    return count;
+  };
+  EXPECT_GE(visible(QStringLiteral("grant")), 1);
+  EXPECT_GE(visible(QStringLiteral("session-end")), 1);
+  auto* events = window->findChild<QComboBox*>(QStringLiteral("audit-event"));
+  events->setCurrentIndex(events->findData(QStringLiteral("grant")));
+  EXPECT_EQ(visible(QString()), visible(QStringLiteral("grant"))) << "the event filter lets other events through";
+  EXPECT_GE(visible(QString()), 1);
+  auto* search = window->findChild<QLineEdit*>(QStringLiteral("audit-search"));
+  search->setText(QStringLiteral("/nowhere/at/all"));
+  EXPECT_EQ(visible(QString()), 0);
 }
 
 TEST_F(GuiPortal, TheAlwaysPageForgets) {
