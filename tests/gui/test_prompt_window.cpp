@@ -89,6 +89,28 @@ TEST(PromptWindow, DenyIsTheDefaultAndHasTheFocus) {
   EXPECT_TRUE(answers.answers[0].results().isEmpty());
 }
 
+TEST(PromptWindow, WorksWithTheKeyboardAlone) {
+  PromptWindow window;
+  Answers answers(window);
+  window.add(request(QStringLiteral("1")));
+  auto focused = [&window] { return window.focusWidget() ? window.focusWidget()->objectName() : QString(); };
+  ASSERT_EQ(focused(), QStringLiteral("deny"));
+  // Tab walks from the safe answer to the wider ones.
+  for (const char* next : {"allow-task", "allow-once", "always"}) {
+    QTest::keyClick(window.focusWidget(), Qt::Key_Tab);
+    EXPECT_EQ(focused(), QLatin1String(next));
+  }
+  // Space on Always opens its second step with Cancel focused.
+  QTest::keyClick(window.focusWidget(), Qt::Key_Space);
+  EXPECT_TRUE(answers.answers.isEmpty());
+  EXPECT_EQ(focused(), QStringLiteral("cancel-always"));
+  QTest::keyClick(window.focusWidget(), Qt::Key_Tab);
+  EXPECT_EQ(focused(), QStringLiteral("confirm-always"));
+  QTest::keyClick(window.focusWidget(), Qt::Key_Space);
+  ASSERT_EQ(answers.answers.size(), 1);
+  EXPECT_EQ(answers.answers[0].results().value(QStringLiteral("scope")).toString(), QStringLiteral("always"));
+}
+
 TEST(PromptWindow, EveryControlHasAnAccessibleNameOrText) {
   PromptWindow window;
   window.add(request(QStringLiteral("1")));
