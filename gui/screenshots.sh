@@ -32,7 +32,8 @@ printf '[D-BUS Service]\nName=org.airlock.Portal\nExec=%s\n' "$build/portal/airl
   > "$scratch/share/dbus-1/services/org.airlock.Portal.service"
 export XDG_DATA_DIRS=$scratch/share:/usr/share
 export AIRLOCK_PROFILE_PATH=$source_dir/policies/profiles AIRLOCK_DEFAULT_POLICY=$source_dir/policies/default.policy
-export AIRLOCK_LOCALEDIR=$build/po LANGUAGE=en AIRLOCK_PROMPT_TIMEOUT=120
+# SHOTS_LANGUAGE=de renders them in German.
+export AIRLOCK_LOCALEDIR=$build/po LANGUAGE=${SHOTS_LANGUAGE:-en} LC_ALL=C.UTF-8 AIRLOCK_PROMPT_TIMEOUT=120
 
 if command -v Xvfb >/dev/null; then
   display=:$((90 + RANDOM % 100))

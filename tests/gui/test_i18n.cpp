@@ -69,6 +69,8 @@ TEST_F(German, TheSessionManagerSpeaksGermanAndPlurals) {
   EXPECT_EQ(window.pages()->tabText(0), QStringLiteral("Sitzungen"));
   EXPECT_EQ(window.pages()->tabText(1), QStringLiteral("Immer erlaubt"));
   EXPECT_EQ(window.findChild<QPushButton*>(QStringLiteral("revoke"))->text(), QStringLiteral("Widerrufen"));
+  EXPECT_EQ(window.findChild<QLabel*>(QStringLiteral("window-title"))->text(), QStringLiteral("Agenten-Sitzungen"));
+  EXPECT_EQ(window.findChild<QPushButton*>(QStringLiteral("new-session"))->text(), QStringLiteral("Neue Sitzung …"));
 }
 
 }  // namespace
