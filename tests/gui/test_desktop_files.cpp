@@ -124,6 +124,30 @@ TEST_F(PrompterActivation, TheFirstRequestStartsTheGuiThroughItsServiceFile) {
   EXPECT_NE(agent->out().find("project readme"), std::string::npos);
 }
 
+TEST_F(PrompterActivation, ASecondStartShowsTheRunningOneInstead) {
+  Scratch::write_file(scratch_.path("services") + "/org.airlock.Prompter.service",
+                      "[D-BUS Service]\nName=org.airlock.Prompter\nExec=" + env_or_die("AIRLOCK_GUI_BIN") + " --prompter\n");
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GVariant) started = g_dbus_connection_call_sync(
+      connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "StartServiceByName",
+      g_variant_new("(su)", "org.airlock.Prompter", 0u), G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, 20000, nullptr, &error);
+  ASSERT_NE(started, nullptr) << error->message;
+  g_autoptr(GVariant) owner = g_dbus_connection_call_sync(
+      connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+      g_variant_new("(s)", "org.airlock.Prompter"), G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, 5000, nullptr, &error);
+  ASSERT_NE(owner, nullptr) << error->message;
+  guint32 pid = 0;
+  g_variant_get(owner, "(u)", &pid);
+  gui_pid_ = static_cast<pid_t>(pid);
+  // From the menu, while it runs: the running one is asked to show its window.
+  Options second = options();
+  second.timeout = std::chrono::seconds(20);
+  Result result = run({env_or_die("AIRLOCK_GUI_BIN")}, second);
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(kill(gui_pid_, 0), 0) << "the first one is still the prompter";
+}
+
 TEST_F(PrompterActivation, OnlyThePortalMayAsk) {
   // Anyone on the session bus could call Prompt; the GUI serves only the portal.
   std::string service = scratch_.path("services") + "/org.airlock.Prompter.service";
