@@ -24,6 +24,7 @@ source_dir=$(cd "$(dirname "$0")" && pwd)
 packages=(
   meson ninja-build pkg-config g++ gcc gcc-multilib
   libglib2.0-dev libglib2.0-bin libseccomp-dev libsqlite3-dev
+  libgnutls28-dev glib-networking  # credential injection: certificates, and GIO's TLS backend
   googletest libgtest-dev libgmock-dev
   bubblewrap dbus-daemon util-linux procps passwd bash coreutils python3 curl git ca-certificates
   socat ripgrep  # for bench-proxy's run of sandbox-runtime, which needs them
