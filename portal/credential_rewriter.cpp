@@ -392,7 +392,23 @@ bool RequestRewriter::finish_trailer_line(WipedBuffer* out) {
 
 // ---- ResponseScrubber ---------------------------------------------------------
 
-ResponseScrubber::ResponseScrubber(std::shared_ptr<const SecretBytes> value) : value_(std::move(value)) {}
+ResponseScrubber::ResponseScrubber(std::shared_ptr<const SecretBytes> value) : value_(std::move(value)) {
+  const std::string_view v = value_ ? value_->view() : std::string_view();
+  if (v.empty()) return;
+  fallback_ = std::make_unique<size_t[]>(v.size());
+  fallback_[0] = 0;
+  for (size_t i = 1, k = 0; i < v.size(); ++i) {
+    while (k > 0 && v[i] != v[k]) k = fallback_[k - 1];
+    if (v[i] == v[k]) ++k;
+    fallback_[i] = k;
+  }
+}
+
+ResponseScrubber::~ResponseScrubber() {
+  // The table says something of the value's shape.
+  if (fallback_) explicit_bzero(fallback_.get(), value_->size() * sizeof(size_t));
+  matched_ = 0;
+}
 
 void ResponseScrubber::feed(std::string_view data, WipedBuffer* out) {
   const std::string_view value = value_ ? value_->view() : std::string_view();
@@ -400,23 +416,52 @@ void ResponseScrubber::feed(std::string_view data, WipedBuffer* out) {
     out->append(data);
     return;
   }
-  pending_.append(data);
-  const std::string_view pending = pending_.view();
-  for (size_t at = 0; (at = pending.find(value, at)) != std::string_view::npos; at += value.size()) {
-    std::memset(pending_.data() + at, '*', value.size());
-    ++scrubbed_;
+  for (size_t i = 0; i < data.size();) {
+    // Nothing held and no match under way: everything up to the next byte
+    // that could start the value goes at once.
+    if (matched_ == 0 && held_.empty()) {
+      const size_t next = data.find(value[0], i);
+      const size_t end = next == std::string_view::npos ? data.size() : next;
+      out->append(data.substr(i, end - i));
+      i = end;
+      if (i == data.size()) break;
+    }
+    const char byte = data[i++];
+    while (matched_ > 0 && value[matched_] != byte) matched_ = fallback_[matched_ - 1];
+    if (value[matched_] == byte) ++matched_;
+    held_.append(byte);
+    if (matched_ == value.size()) {
+      // The value, whole: its bytes still held become '*' (any before them
+      // went out as '*' already, by flush()).
+      std::memset(held_.data(), '*', held_.size());
+      out->append(held_.view());
+      held_.clear();
+      ++scrubbed_;
+      matched_ = fallback_[matched_ - 1];
+      continue;
+    }
+    // Held bytes before the tail that may still become the value go as
+    // they are.
+    if (held_.size() > matched_) {
+      const size_t ready = held_.size() - matched_;
+      out->append(held_.view().substr(0, ready));
+      held_.consume(ready);
+    }
   }
-  // The last (length - 1) bytes may be the start of the value: they wait
-  // for more.
-  const size_t keep = std::min(pending_.size(), value.size() - 1);
-  const size_t ready = pending_.size() - keep;
-  out->append(pending_.view().substr(0, ready));
-  pending_.consume(ready);
+}
+
+void ResponseScrubber::flush(WipedBuffer* out) {
+  // MATCHED stays: if the value completes, its remaining bytes are scrubbed.
+  if (held_.empty()) return;
+  std::memset(held_.data(), '*', held_.size());
+  out->append(held_.view());
+  held_.clear();
 }
 
 void ResponseScrubber::finish(WipedBuffer* out) {
-  out->append(pending_.view());
-  pending_.clear();
+  out->append(held_.view());
+  held_.clear();
+  matched_ = 0;
 }
 
 }  // namespace airlock

@@ -112,19 +112,32 @@ class ResponseScrubber {
  public:
   // An empty value scrubs nothing.
   explicit ResponseScrubber(std::shared_ptr<const SecretBytes> value);
+  ~ResponseScrubber();
   ResponseScrubber(const ResponseScrubber&) = delete;
   ResponseScrubber& operator=(const ResponseScrubber&) = delete;
 
-  // Appends to OUT what can go to the client: all of DATA but the last
-  // (length of the value - 1) bytes, held back in case they begin the value.
+  // Appends to OUT what can go to the client now: everything but the
+  // longest tail of the stream that is the start of the value, held back
+  // until what follows shows whether the value completes.
   void feed(std::string_view data, WipedBuffer* out);
-  // At the end of the stream: what was held back.
+  // How many bytes are held back.
+  size_t held() const { return held_.size(); }
+  // Lets the held-back bytes go as '*', for when the origin pauses with the
+  // start of the value last (the client may be waiting for the end of a
+  // response): if the value does complete later, the rest is scrubbed too.
+  void flush(WipedBuffer* out);
+  // At the end of the stream: what was held back, as it is (the value
+  // cannot complete any more).
   void finish(WipedBuffer* out);
   uint64_t scrubbed() const { return scrubbed_; }
 
  private:
   std::shared_ptr<const SecretBytes> value_;
-  WipedBuffer pending_;
+  // The value's prefix function (Knuth-Morris-Pratt): after a mismatch
+  // past MATCHED bytes, the next shorter start of the value that still fits.
+  std::unique_ptr<size_t[]> fallback_;
+  size_t matched_ = 0;  // the stream's tail is the value's first MATCHED bytes
+  WipedBuffer held_;    // the part of that tail not yet sent (never more)
   uint64_t scrubbed_ = 0;
 };
 

@@ -283,20 +283,64 @@ TEST(ResponseScrubber, ScrubsAtTheVeryEndAndStart) {
 }
 
 TEST(ResponseScrubber, HoldsBackOnlyWhatCouldStartTheValue) {
+  // A response that ends with bytes that cannot begin the value goes out
+  // whole at once: a keep-alive client waiting for it is not kept waiting.
   ResponseScrubber scrubber(secret("abcd"));
   WipedBuffer out;
   scrubber.feed("hello", &out);
-  EXPECT_EQ(out.view(), "he");  // the last 3 bytes wait, whatever they are
-  scrubber.feed("ab", &out);
+  EXPECT_EQ(out.view(), "hello");
+  EXPECT_EQ(scrubber.held(), 0u);
+  scrubber.feed("xab", &out);
+  EXPECT_EQ(out.view(), "hellox");
+  EXPECT_EQ(scrubber.held(), 2u);
+  scrubber.feed("aab", &out);  // "ab" fails, "aab" ends with "ab" again
+  EXPECT_EQ(out.view(), "helloxaba");
   scrubber.feed("cd!", &out);
   scrubber.finish(&out);
-  EXPECT_EQ(out.view(), "hello****!");
+  EXPECT_EQ(out.view(), "helloxaba****!");
   EXPECT_EQ(scrubber.scrubbed(), 1u);
+}
+
+TEST(ResponseScrubber, FlushSendsTheHeldStartAsStarsAndScrubsTheRestLater) {
+  ResponseScrubber scrubber(secret("secret"));
+  WipedBuffer out;
+  scrubber.feed("token: sec", &out);
+  EXPECT_EQ(out.view(), "token: ");
+  scrubber.flush(&out);
+  EXPECT_EQ(out.view(), "token: ***");
+  EXPECT_EQ(scrubber.held(), 0u);
+  scrubber.feed("ret.", &out);
+  scrubber.finish(&out);
+  EXPECT_EQ(out.view(), "token: ******.");
+  // A start that does not complete is a flushed '*' run, then the rest as is.
+  ResponseScrubber other(secret("secret"));
+  WipedBuffer out2;
+  other.feed("se", &out2);
+  other.flush(&out2);
+  other.feed("cond", &out2);
+  other.finish(&out2);
+  EXPECT_EQ(out2.view(), "**cond");
+}
+
+TEST(ResponseScrubber, FinishSendsAnUnfinishedStartAsItIs) {
+  ResponseScrubber scrubber(secret("secret"));
+  WipedBuffer out;
+  scrubber.feed("the end: secre", &out);
+  scrubber.finish(&out);
+  EXPECT_EQ(out.view(), "the end: secre");
+}
+
+TEST(ResponseScrubber, RandomSplitsGiveTheSameAsWhole) {
+  const std::string value = "abab";
+  const std::string input = "xabababyabaabababab-ab";
+  const std::string whole = scrub(input, input.size(), value);
+  EXPECT_EQ(whole, "x******yaba********-ab");  // overlapping occurrences: all of them
+  for (size_t chunk = 1; chunk < input.size(); ++chunk) EXPECT_EQ(scrub(input, chunk, value), whole) << chunk;
 }
 
 TEST(ResponseScrubber, OneByteValue) { EXPECT_EQ(scrub("axbxc", 1, "x"), "a*b*c"); }
 
-TEST(ResponseScrubber, OverlappingOccurrences) { EXPECT_EQ(scrub("aaaaa", 1, "aa"), "****a"); }
+TEST(ResponseScrubber, OverlappingOccurrences) { EXPECT_EQ(scrub("aaaaa", 1, "aa"), "*****"); }
 
 TEST(WipedBuffer, ConsumeAndTruncate) {
   WipedBuffer buffer;
