@@ -78,6 +78,11 @@ void InterceptedTunnel::stop() {
   stopped_ = true;
   done_ = nullptr;
   g_cancellable_cancel(cancellable_);
+  if (flush_timer_ != nullptr) {
+    g_source_destroy(flush_timer_);
+    g_source_unref(flush_timer_);
+    flush_timer_ = nullptr;
+  }
 }
 
 gpointer InterceptedTunnel::ref() { return new std::shared_ptr<InterceptedTunnel>(shared_from_this()); }
@@ -165,6 +170,17 @@ void InterceptedTunnel::on_read(int direction, GObject* source, GAsyncResult* re
   const gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, &error);
   if (stopped_) return;
   if (n < 0) return end(std::string("reading from ") + kSides[direction] + ": " + error->message);
+  // The flush timer's write is under way: the bytes wait in the buffer
+  // until it is done, so that writes go out in order.
+  if (d.writing) {
+    d.deferred_read = n;
+    return;
+  }
+  handle_read(direction, n);
+}
+
+void InterceptedTunnel::handle_read(int direction, gssize n) {
+  auto& d = directions_[direction];
   const std::string_view data(d.buffer, static_cast<size_t>(n));
   if (n == 0) {
     // The end of this side's stream: what the scrubber held back goes, then
@@ -184,14 +200,57 @@ void InterceptedTunnel::on_read(int direction, GObject* source, GAsyncResult* re
     scrubber_.feed(data, &d.pending);
     explicit_bzero(d.buffer, static_cast<size_t>(n));
   }
-  if (d.pending.empty()) return read(direction);
-  write(direction);
+  if (!d.pending.empty()) return write(direction);
+  read(direction);
+  if (direction == 1) arm_flush_timer();
+}
+
+// The scrubber holds the start of the value while the origin is quiet: the
+// client may be waiting for just those bytes to end a response.
+void InterceptedTunnel::arm_flush_timer() {
+  if (scrubber_.held() == 0 || flush_timer_ != nullptr) return;
+  flush_timer_ = g_timeout_source_new(kHeldBytesDelayMs);
+  g_source_set_static_name(flush_timer_, "airlock intercepted tunnel flush");
+  g_source_set_callback(
+      flush_timer_,
+      [](gpointer data) -> gboolean {
+        (*static_cast<std::shared_ptr<InterceptedTunnel>*>(data))->on_flush_timer();
+        return G_SOURCE_REMOVE;
+      },
+      ref(), [](gpointer data) { delete static_cast<std::shared_ptr<InterceptedTunnel>*>(data); });
+  g_source_attach(flush_timer_, g_main_context_get_thread_default());
+}
+
+void InterceptedTunnel::on_flush_timer() {
+  g_clear_pointer(&flush_timer_, g_source_unref);
+  auto& d = directions_[1];
+  // Only while a read waits: otherwise what is under way sends the bytes
+  // or re-arms the timer.
+  if (stopped_ || d.writing || !d.pending.empty() || scrubber_.held() == 0) return;
+  scrubber_.flush(&d.flushed);
+  d.writing = true;
+  g_output_stream_write_all_async(d.out, d.flushed.data(), d.flushed.size(), G_PRIORITY_DEFAULT, cancellable_,
+                                  direction_callback<1, &InterceptedTunnel::on_flushed>, ref());
+}
+
+void InterceptedTunnel::on_flushed(int direction, GObject* source, GAsyncResult* result) {
+  auto& d = directions_[direction];
+  g_autoptr(GError) error = nullptr;
+  gsize written = 0;
+  const bool ok = g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), result, &written, &error);
+  d.bytes += written;
+  d.flushed.clear();
+  d.writing = false;
+  if (stopped_) return;
+  if (!ok) return end(std::string("writing to ") + kSides[1 - direction] + ": " + error->message);
+  if (d.deferred_read >= 0) handle_read(direction, std::exchange(d.deferred_read, -1));
 }
 
 void InterceptedTunnel::write(int direction) {
   auto& d = directions_[direction];
   GAsyncReadyCallback ready = direction == 0 ? direction_callback<0, &InterceptedTunnel::on_written>
                                              : direction_callback<1, &InterceptedTunnel::on_written>;
+  d.writing = true;
   g_output_stream_write_all_async(d.out, d.pending.data(), d.pending.size(), G_PRIORITY_DEFAULT, cancellable_, ready,
                                   ref());
 }
@@ -203,9 +262,11 @@ void InterceptedTunnel::on_written(int direction, GObject* source, GAsyncResult*
   const bool ok = g_output_stream_write_all_finish(G_OUTPUT_STREAM(source), result, &written, &error);
   d.bytes += written;
   d.pending.clear();
+  d.writing = false;
   if (stopped_) return;
   if (!ok) return end(std::string("writing to ") + kSides[1 - direction] + ": " + error->message);
   read(direction);  // after the end of the stream, a read gives 0 again
+  if (direction == 1) arm_flush_timer();
 }
 
 void InterceptedTunnel::on_closed(int direction, GObject* source, GAsyncResult* result) {

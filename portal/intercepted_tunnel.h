@@ -79,6 +79,9 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
     GOutputStream* out = nullptr;
     char buffer[16 * 1024];
     WipedBuffer pending;  // transformed bytes being written
+    WipedBuffer flushed;  // the scrubber's held bytes, let go by the timer
+    bool writing = false;
+    gssize deferred_read = -1;  // a read that came back while FLUSHED was written
     uint64_t bytes = 0;
     bool done = false;  // read its end, wrote what was left, closed OUT
   };
@@ -89,6 +92,10 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
   void on_client_handshake(GObject* source, GAsyncResult* result);
   void read(int direction);
   void on_read(int direction, GObject* source, GAsyncResult* result);
+  void handle_read(int direction, gssize n);
+  void arm_flush_timer();
+  void on_flush_timer();
+  void on_flushed(int direction, GObject* source, GAsyncResult* result);
   void write(int direction);
   void on_written(int direction, GObject* source, GAsyncResult* result);
   void on_closed(int direction, GObject* source, GAsyncResult* result);
@@ -102,6 +109,7 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
   GSocketConnection* connections_[2] = {nullptr, nullptr};  // client, origin
   GTlsConnection* tls_[2] = {nullptr, nullptr};
   GCancellable* cancellable_ = nullptr;
+  GSource* flush_timer_ = nullptr;
   GTlsCertificate* server_certificate_ = nullptr;
   GSocketConnectable* origin_identity_ = nullptr;
   GTlsDatabase* origin_database_ = nullptr;
@@ -110,6 +118,11 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
   Direction directions_[2];  // 0: client to origin, 1: origin to client
   Done done_;
   bool stopped_ = false;
+
+ public:
+  // How long the scrubber may hold back the start of the value while the
+  // origin sends nothing more, before it goes as '*'.
+  static constexpr guint kHeldBytesDelayMs = 50;
 };
 
 }  // namespace airlock

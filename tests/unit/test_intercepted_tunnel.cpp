@@ -80,7 +80,9 @@ std::string run_origin(GSocketConnection* connection, GTlsCertificate* certifica
       if (size_t at = head.find("Authorization: "); at != std::string::npos)
         echo = head.substr(at + 15, head.find("\r\n", at) - at - 15);
       close = head.find("Connection: close") != std::string::npos;
-      const std::string body = "you sent: " + echo + "\n";
+      // "/tail" ends its body with the start of the secret, and no more.
+      const std::string body = head.rfind("GET /tail ", 0) == 0 ? "tail: " + kSecret.substr(0, 4)
+                                                                 : "you sent: " + echo + "\n";
       write_all(tls, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
                          (close ? "Connection: close\r\n" : "") + "\r\n" + body);
     }
@@ -95,9 +97,19 @@ struct ClientResult {
   std::string error;
 };
 
+// Whether RECEIVED holds a whole response (head and Content-Length body).
+bool whole_response(const std::string& received) {
+  const size_t end = received.find("\r\n\r\n");
+  const size_t at = received.find("Content-Length: ");
+  if (end == std::string::npos || at == std::string::npos) return false;
+  return received.size() >= end + 4 + std::stoul(received.substr(at + 16));
+}
+
 // The agent: trusts DATABASE only (the session's CA), sends REQUEST, reads
-// until the end.
-ClientResult run_client(GSocketConnection* connection, GTlsDatabase* database, const std::string& request) {
+// until the end, or, with ONE_RESPONSE, until it has one whole response (a
+// keep-alive connection: the origin is waiting for more).
+ClientResult run_client(GSocketConnection* connection, GTlsDatabase* database, const std::string& request,
+                        bool one_response) {
   ClientResult result;
   g_autoptr(GSocketConnectable) identity = g_network_address_new(kOriginHost, 443);
   g_autoptr(GError) error = nullptr;
@@ -114,7 +126,19 @@ ClientResult run_client(GSocketConnection* connection, GTlsDatabase* database, c
   }
   result.handshake = true;
   if (!write_all(tls, request)) return result;
-  result.received = read_until_end(tls, &result.error);
+  if (one_response) {
+    GInputStream* in = g_io_stream_get_input_stream(tls);
+    char buffer[4096];
+    while (!whole_response(result.received)) {
+      g_autoptr(GError) read_error = nullptr;
+      const gssize n = g_input_stream_read(in, buffer, sizeof buffer, nullptr, &read_error);
+      if (n < 0) result.error = read_error->message;
+      if (n <= 0) break;
+      result.received.append(buffer, static_cast<size_t>(n));
+    }
+  } else {
+    result.received = read_until_end(tls, &result.error);
+  }
   g_io_stream_close(tls, nullptr, nullptr);
   return result;
 }
@@ -157,7 +181,7 @@ class InterceptedTunnelTest : public ::testing::Test {
   // presents ORIGIN_CERTIFICATE; the tunnel verifies it against
   // ORIGIN_DATABASE for ORIGIN_NAME.
   Outcome run(const std::string& request, GTlsCertificate* origin_certificate, GTlsDatabase* origin_database,
-              const char* origin_name = kOriginHost) {
+              const char* origin_name = kOriginHost, bool one_response = false) {
     int client_pair[2], origin_pair[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, client_pair), 0);
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, origin_pair), 0);
@@ -166,8 +190,8 @@ class InterceptedTunnelTest : public ::testing::Test {
     GSocketConnection* agent = connection_of(client_pair[0]);
     GSocketConnection* origin = connection_of(origin_pair[1]);
     GTlsDatabase* session_database = session_database_;
-    auto client_future = std::async(std::launch::async, [agent, session_database, request] {
-      return run_client(agent, session_database, request);
+    auto client_future = std::async(std::launch::async, [agent, session_database, request, one_response] {
+      return run_client(agent, session_database, request, one_response);
     });
     g_object_ref(origin_certificate);
     auto origin_future = std::async(std::launch::async, [origin, origin_certificate] {
@@ -254,6 +278,31 @@ TEST_F(InterceptedTunnelTest, TheOriginGetsTheSecretAndTheClientOnlyStars) {
   EXPECT_THAT(outcome.client.received, Not(HasSubstr(kSecret)));
   EXPECT_EQ(outcome.scrubbed, 2u);
   EXPECT_EQ(outcome.bytes_down, outcome.client.received.size());
+}
+
+TEST_F(InterceptedTunnelTest, AKeepAliveClientGetsItsWholeResponse) {
+  // The client waits for the end of one response before it closes; the
+  // origin waits for another request. Nothing may stay held back.
+  g_autoptr(GTlsCertificate) certificate = origin_certificate();
+  const Outcome outcome = run("GET /user HTTP/1.1\r\nAuthorization: Bearer " + kPlaceholder + "\r\n\r\n",
+                              certificate, origin_database_, kOriginHost, true);
+  EXPECT_EQ(outcome.error, "");
+  EXPECT_THAT(outcome.client.received,
+              HasSubstr("\r\n\r\nyou sent: Bearer " + std::string(kSecret.size(), '*') + "\n"));
+  EXPECT_THAT(outcome.origin_received, HasSubstr("Bearer " + kSecret + "\r\n"));
+}
+
+TEST_F(InterceptedTunnelTest, AResponseEndingWithTheStartOfTheSecretIsNotHeldForever) {
+  g_autoptr(GTlsCertificate) certificate = origin_certificate();
+  const auto started = std::chrono::steady_clock::now();
+  const Outcome outcome = run("GET /tail HTTP/1.1\r\nAuthorization: Bearer " + kPlaceholder + "\r\n\r\n",
+                              certificate, origin_database_, kOriginHost, true);
+  EXPECT_EQ(outcome.error, "");
+  // The held start went as '*' after the delay: the secret's first bytes
+  // never reach the client, even then.
+  EXPECT_THAT(outcome.client.received, HasSubstr("\r\n\r\ntail: ****"));
+  EXPECT_THAT(outcome.client.received, Not(HasSubstr(kSecret.substr(0, 4))));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
 }
 
 TEST_F(InterceptedTunnelTest, AnUntrustedOriginFailsClosed) {
