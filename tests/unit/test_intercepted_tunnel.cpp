@@ -388,5 +388,13 @@ TEST_F(InterceptedTunnelTest, RefusesToStartWithoutWhatItNeeds) {
   EXPECT_THAT(error, HasSubstr("needs a server certificate"));
 }
 
+TEST(InterceptedTunnel, DatabaseFromAMissingFileIsAnError) {
+  TempDir dir;
+  g_autoptr(GError) error = nullptr;
+  GTlsDatabase* database = InterceptedTunnel::database_from_pem_file(dir.path() + "/missing.pem", &error);
+  EXPECT_EQ(database, nullptr);
+  EXPECT_NE(error, nullptr);
+}
+
 }  // namespace
 }  // namespace airlock
