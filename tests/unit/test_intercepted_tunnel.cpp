@@ -57,6 +57,21 @@ bool write_all(GIOStream* stream, const std::string& data) {
                                    nullptr);
 }
 
+// A megabyte with the secret in it four times: at the start, across the
+// tunnel's 16 KiB reads, in the middle and at the very end.
+std::string big_response() {
+  std::string body(1024 * 1024, 'x');
+  for (size_t at : {size_t{0}, size_t{16 * 1024 - 5}, size_t{500000}, body.size() - kSecret.size()})
+    body.replace(at, kSecret.size(), kSecret);
+  return body;
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++n;
+  return n;
+}
+
 // The origin: answers each request head with a body that echoes its
 // Authorization header, and closes after one that says "Connection: close".
 // What it received, all of it.
@@ -75,14 +90,23 @@ std::string run_origin(GSocketConnection* connection, GTlsCertificate* certifica
     unanswered.append(buffer, static_cast<size_t>(n));
     for (size_t end; !close && (end = unanswered.find("\r\n\r\n")) != std::string::npos;) {
       const std::string head = unanswered.substr(0, end + 4);
-      unanswered.erase(0, end + 4);
+      size_t body_size = 0;
+      if (size_t at = head.find("Content-Length: "); at != std::string::npos) body_size = std::stoul(head.substr(at + 16));
+      if (unanswered.size() < head.size() + body_size) break;  // the rest of the body is still coming
+      unanswered.erase(0, head.size() + body_size);
       std::string echo = "none";
       if (size_t at = head.find("Authorization: "); at != std::string::npos)
         echo = head.substr(at + 15, head.find("\r\n", at) - at - 15);
       close = head.find("Connection: close") != std::string::npos;
-      // "/tail" ends its body with the start of the secret, and no more.
-      const std::string body = head.rfind("GET /tail ", 0) == 0 ? "tail: " + kSecret.substr(0, 4)
-                                                                 : "you sent: " + echo + "\n";
+      std::string body = "you sent: " + echo + "\n";
+      if (head.rfind("GET /tail ", 0) == 0) {
+        // Ends with the start of the secret, and no more.
+        body = "tail: " + kSecret.substr(0, 4);
+      } else if (head.rfind("GET /big ", 0) == 0) {
+        body = big_response();
+      } else if (head.rfind("POST ", 0) == 0) {
+        body = "got " + std::to_string(body_size) + " bytes\n";
+      }
       write_all(tls, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
                          (close ? "Connection: close\r\n" : "") + "\r\n" + body);
     }
@@ -303,6 +327,27 @@ TEST_F(InterceptedTunnelTest, AResponseEndingWithTheStartOfTheSecretIsNotHeldFor
   EXPECT_THAT(outcome.client.received, HasSubstr("\r\n\r\ntail: ****"));
   EXPECT_THAT(outcome.client.received, Not(HasSubstr(kSecret.substr(0, 4))));
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+}
+
+TEST_F(InterceptedTunnelTest, LargeBodiesPassBothWays) {
+  g_autoptr(GTlsCertificate) certificate = origin_certificate();
+  // An upload with the placeholder in its body (which stays as it is), then
+  // a download with the secret in it (which the client never sees).
+  std::string upload(300000, 'u');
+  for (size_t at : {size_t{10}, size_t{16 * 1024 - 3}, size_t{299000}}) upload.replace(at, kPlaceholder.size(), kPlaceholder);
+  const std::string request = "POST /upload HTTP/1.1\r\nAuthorization: Bearer " + kPlaceholder +
+                              "\r\nContent-Length: " + std::to_string(upload.size()) + "\r\n\r\n" + upload +
+                              "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n";
+  const Outcome outcome = run(request, certificate, origin_database_);
+  EXPECT_EQ(outcome.error, "");
+  EXPECT_THAT(outcome.origin_received, HasSubstr(upload));
+  EXPECT_EQ(count(outcome.origin_received, kPlaceholder), 3u);
+  EXPECT_EQ(count(outcome.origin_received, kSecret), 1u);
+  EXPECT_THAT(outcome.client.received, HasSubstr("got 300000 bytes\n"));
+  EXPECT_THAT(outcome.client.received, Not(HasSubstr(kSecret)));
+  EXPECT_EQ(count(outcome.client.received, std::string(kSecret.size(), '*')), 4u);
+  EXPECT_EQ(outcome.scrubbed, 4u);
+  EXPECT_EQ(outcome.bytes_down, outcome.client.received.size());
 }
 
 TEST_F(InterceptedTunnelTest, AnUntrustedOriginFailsClosed) {
