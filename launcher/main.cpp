@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
+
+#include <unistd.h>
 
 #include "config.h"
 #include "error.h"
@@ -29,6 +32,7 @@ void usage(FILE* out) {
         "  forget ID                               Remove an always-grant\n"
         "  log [OPTION...]                         Show or verify the audit log\n"
         "  policy check KIND RESOURCE              Show what the policy answers, and why\n"
+        "  secret add|list|rm|unlock [NAME]        Keep the secrets agents may ask for\n"
         "  version                                 Print the version\n"
         "\n"
         "'airlock COMMAND --help' describes each command; see also airlock(1).\n",
@@ -55,6 +59,13 @@ int main(int argc, char** argv) {
   try {
     if (strcmp(command, "run") == 0) return airlock::run_command(argc - 1, argv + 1);
     if (strcmp(command, "policy") == 0) return airlock::policy_command(argc - 1, argv + 1);
+    if (strcmp(command, "secret") == 0) {
+      // A program of its own (libsecret and GnuTLS stay out of `airlock run`).
+      std::string helper = airlock::helper_path("airlock-secret");
+      argv[1] = const_cast<char*>("airlock secret");
+      execv(helper.c_str(), argv + 1);
+      throw airlock::Error(airlock::errno_message("cannot run " + helper));
+    }
     if (strcmp(command, "prompt") == 0) return airlock::prompt_command(argc - 1, argv + 1);
     for (const char* manage : {"ps", "grants", "revoke", "forget", "log"})
       if (strcmp(command, manage) == 0) return airlock::manage_command(argc - 1, argv + 1);

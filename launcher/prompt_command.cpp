@@ -42,11 +42,12 @@ PromptOptions parse_options(int argc, char** argv) {
   g_auto(GStrv) rest = nullptr;
   // GOptionContext leaves an int alone when its option is absent: the
   // sentinels tell "--count=1" from nothing.
-  int count = G_MININT, timeout = G_MININT;
+  int count = G_MININT, timeout = G_MININT, ttl = G_MININT;
   GOptionEntry entries[] = {
       {"session", 's', 0, G_OPTION_ARG_STRING, &session, "Answer only this session's requests", "ID"},
       {"answer", 0, 0, G_OPTION_ARG_STRING, &answer, "Answer from a script, without asking anyone", "allow|deny"},
       {"scope", 0, 0, G_OPTION_ARG_STRING, &scope, "The scope of a scripted answer (default: once)", "once|task|always"},
+      {"ttl", 0, 0, G_OPTION_ARG_INT, &ttl, "With --scope=task, a secret's grant ends after SECONDS", "SECONDS"},
       {"kind", 0, 0, G_OPTION_ARG_STRING, &kind, "Answer only requests of this kind", "folder|file|host|secret"},
       {"resource", 0, 0, G_OPTION_ARG_STRING, &resource, "Answer only requests whose resource matches GLOB", "GLOB"},
       {"count", 0, 0, G_OPTION_ARG_INT, &count, "Answer N matching requests, then exit (default: 1; 0: for ever)", "N"},
@@ -73,7 +74,7 @@ PromptOptions parse_options(int argc, char** argv) {
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error)) throw Error(std::string(error->message) + kHelpHint);
   if (rest && rest[0]) throw Error(std::string("unexpected argument '") + rest[0] + "'" + kHelpHint);
-  bool count_given = count != G_MININT, timeout_given = timeout != G_MININT;
+  bool count_given = count != G_MININT, timeout_given = timeout != G_MININT, ttl_given = ttl != G_MININT;
 
   PromptOptions options;
   if (session) {
@@ -86,6 +87,7 @@ PromptOptions parse_options(int argc, char** argv) {
                                 : resource      ? "--resource"
                                 : count_given   ? "--count"
                                 : timeout_given ? "--timeout"
+                                : ttl_given     ? "--ttl"
                                                 : nullptr;
     if (scripted_only)
       throw Error(std::string(scripted_only) + " is for scripted answers: add --answer=allow or --answer=deny" +
@@ -110,6 +112,9 @@ PromptOptions parse_options(int argc, char** argv) {
     if (!*resource) throw Error("--resource needs a pattern, e.g. --resource='/home/*/src/*'");
     script.resource_glob = resource;
   }
+  if (ttl_given && (ttl <= 0 || ttl > 7 * 24 * 3600 || script.scope != "task"))
+    throw Error("--ttl is a number of seconds from 1 to 604800 (7 days), with --scope=task");
+  script.ttl = ttl_given ? static_cast<uint32_t>(ttl) : 0;
   if (count_given && count < 0) throw Error("--count must be 0 (for ever) or more, not " + std::to_string(count));
   script.count = count_given ? count : 1;
   if (timeout_given && timeout <= 0)

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "request_access_command.h"
 #include "request_portal.h"
+#include "request_secret_command.h"
 #include "request_session_command.h"
 
 namespace {
@@ -17,12 +18,14 @@ void usage(FILE* out) {
   fputs("Usage: airlock-request COMMAND [OPTION...]\n"
         "\n"
         "Ask the person at the host, through the Airlock portal, for a host folder, a\n"
-        "file or a network host, and show what this sandbox session holds.\n"
+        "file, a network host or a secret, and show what this sandbox session holds.\n"
         "\n"
         "Commands:\n"
         "  folder PATH [--rw] [--reason TEXT]   Ask for a folder; print where it is visible\n"
         "  file PATH [--rw] [--reason TEXT]     Ask for one file; print where it is visible\n"
         "  host HOST[:PORT] [--reason TEXT]     Ask ahead of time to reach a host (port 443)\n"
+        "  secret NAME --exec -- COMMAND...     Ask for a secret; run COMMAND with it in $NAME\n"
+        "  secret NAME --print                  Ask for a secret; print its value\n"
         "  grants [--json]                      List this session's grants\n"
         "  info [--json]                        Show this session's id, profile, task, workspace\n"
         "\n"
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
   try {
     if (strcmp(command, "folder") == 0 || strcmp(command, "file") == 0 || strcmp(command, "host") == 0)
       return airlock::request_access_command(argc - 1, argv + 1);
+    if (strcmp(command, "secret") == 0) return airlock::request_secret_command(argc - 1, argv + 1);
     if (strcmp(command, "grants") == 0 || strcmp(command, "info") == 0)
       return airlock::request_session_command(argc - 1, argv + 1);
     fprintf(stderr, "airlock-request: unknown command '%s'\n\n", command);

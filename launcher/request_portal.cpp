@@ -1,5 +1,7 @@
 #include "request_portal.h"
 
+#include <gio/gunixfdlist.h>
+
 #include <glib-unix.h>
 #include <signal.h>
 
@@ -62,13 +64,18 @@ class RequestWait {
       timeout_source_ = g_timeout_add_seconds(timeout_seconds, on_timeout, this);
     }
     call_done_ = false;
-    bool host = kind_ == AccessKind::kHost;
-    GVariant* arguments = host ? g_variant_new("(s@a{sv})", path.c_str(), options)
-                               : g_variant_new("(@ay@a{sv})", g_variant_new_bytestring(path.c_str()), options);
-    g_dbus_connection_call(connection_, nullptr, kPortalObjectPath,
-                           host ? "org.airlock.portal.Network" : "org.airlock.portal.FileAccess",
-                           host ? "RequestHost" : kind_ == AccessKind::kFolder ? "RequestFolder" : "RequestFile",
-                           arguments, G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE, -1, cancellable_, on_reply, this);
+    bool named = kind_ == AccessKind::kHost || kind_ == AccessKind::kSecret;  // a string, not a path
+    GVariant* arguments = named ? g_variant_new("(s@a{sv})", path.c_str(), options)
+                                : g_variant_new("(@ay@a{sv})", g_variant_new_bytestring(path.c_str()), options);
+    const char* interface = kind_ == AccessKind::kHost     ? "org.airlock.portal.Network"
+                            : kind_ == AccessKind::kSecret ? "org.airlock.portal.Secret"
+                                                           : "org.airlock.portal.FileAccess";
+    const char* method = kind_ == AccessKind::kHost     ? "RequestHost"
+                         : kind_ == AccessKind::kSecret ? "RequestSecret"
+                         : kind_ == AccessKind::kFolder ? "RequestFolder"
+                                                        : "RequestFile";
+    g_dbus_connection_call(connection_, nullptr, kPortalObjectPath, interface, method, arguments, G_VARIANT_TYPE("(o)"),
+                           G_DBUS_CALL_FLAGS_NONE, -1, cancellable_, on_reply, this);
   }
 
   PortalAnswer wait() {
@@ -246,6 +253,21 @@ PortalAnswer request_access(GDBusConnection* connection, AccessKind kind, const 
   RequestWait wait(connection, kind);
   wait.start(path, options, timeout_seconds);
   return wait.wait();
+}
+
+int retrieve_secret(GDBusConnection* connection, const std::string& grant) {
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GUnixFDList) fds = nullptr;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync(
+      connection, nullptr, kPortalObjectPath, "org.airlock.portal.Secret", "RetrieveSecret",
+      g_variant_new("(s)", grant.c_str()), G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NONE, -1, nullptr, &fds, nullptr,
+      &error);
+  if (!reply) throw Error(dbus_error_message(connection, error), kRequestFailed);
+  gint32 index = -1;
+  g_variant_get(reply, "(h)", &index);
+  int fd = fds ? g_unix_fd_list_get(fds, index, &error) : -1;
+  if (fd < 0) throw Error("the portal sent no value: report this as a bug", kRequestFailed);
+  return fd;
 }
 
 }  // namespace airlock

@@ -25,7 +25,7 @@ GDBusConnection* connect_to_portal();
 // A D-Bus error as the person should read it: without the remote error name.
 std::string dbus_error_message(GDBusConnection* connection, GError* error);
 
-enum class AccessKind { kFolder, kFile, kHost };
+enum class AccessKind { kFolder, kFile, kHost, kSecret };
 
 struct PortalAnswer {
   guint32 response = 0;
@@ -42,11 +42,15 @@ struct PortalAnswer {
   }
 };
 
-// Calls RequestFolder or RequestFile and waits for the Response of the
+// Calls RequestFolder, RequestFile, RequestHost or RequestSecret and waits for the Response of the
 // request it returns. SIGINT, SIGTERM, SIGHUP and, when timeout_seconds is
 // not 0, the client-side timeout withdraw the request (Close) and throw
 // Error (exit 2); so do D-Bus errors and the portal going away.
 PortalAnswer request_access(GDBusConnection* connection, AccessKind kind, const std::string& path,
                             GVariant* options, unsigned timeout_seconds);
+
+// RetrieveSecret: the value of secret grant GRANT, as the sealed memfd the
+// portal sent (owned by the caller). Throws Error (exit 2).
+int retrieve_secret(GDBusConnection* connection, const std::string& grant);
 
 }  // namespace airlock

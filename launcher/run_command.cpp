@@ -111,20 +111,6 @@ NetworkMode network_mode(const RunOptions& options) {
   return options.no_net ? NetworkMode::kNone : NetworkMode::kProxied;
 }
 
-// The helpers sit next to `airlock` in a build tree, in libexecdir once installed.
-std::string helper_path(const char* name) {
-  g_autofree char* self = g_file_read_link("/proc/self/exe", nullptr);
-  if (self) {
-    g_autofree char* dir = g_path_get_dirname(self);
-    std::string candidate = std::string(dir) + "/" + name;
-    if (g_file_test(candidate.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return candidate;
-  }
-  std::string installed = std::string(AIRLOCK_LIBEXECDIR) + "/" + name;
-  if (g_file_test(installed.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return installed;
-  throw Error(std::string("cannot find ") + name + " next to airlock or in " AIRLOCK_LIBEXECDIR +
-              ": reinstall airlock");
-}
-
 std::string find_bwrap() {
   g_autofree char* bwrap = g_find_program_in_path("bwrap");
   if (!bwrap)
@@ -227,6 +213,20 @@ std::string make_root_dir() {
 }
 
 }  // namespace
+
+// The helpers sit next to `airlock` in a build tree, in libexecdir once installed.
+std::string helper_path(const char* name) {
+  g_autofree char* self = g_file_read_link("/proc/self/exe", nullptr);
+  if (self) {
+    g_autofree char* dir = g_path_get_dirname(self);
+    std::string candidate = std::string(dir) + "/" + name;
+    if (g_file_test(candidate.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return candidate;
+  }
+  std::string installed = std::string(AIRLOCK_LIBEXECDIR) + "/" + name;
+  if (g_file_test(installed.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return installed;
+  throw Error(std::string("cannot find ") + name + " next to airlock or in " AIRLOCK_LIBEXECDIR +
+              ": reinstall airlock");
+}
 
 int run_command(int argc, char** argv) {
   RunOptions options = parse_options(argc, argv);

@@ -2,8 +2,14 @@
 // hand it the launch grants, and wait for the agent.
 #pragma once
 
+#include <string>
+
 namespace airlock {
 
 int run_command(int argc, char** argv);
+
+// Where the helper program NAME (airlock-init, airlock-request,
+// airlock-secret) is: next to `airlock` in a build tree, else in libexecdir.
+std::string helper_path(const char* name);
 
 }  // namespace airlock

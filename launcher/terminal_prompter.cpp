@@ -26,6 +26,7 @@ namespace {
 struct Request {
   std::string id;
   std::string session, profile, task, kind, resource, access, reason;
+  std::string host, header;  // a secret the proxy puts into HEADER of requests to HOST
   bool dangerous = false;
   std::vector<std::string> scopes;  // those offered, in the order of kScopes
   guint32 pid = 0;
@@ -33,6 +34,18 @@ struct Request {
 };
 
 constexpr const char* kScopes[] = {"once", "task", "always"};
+
+// "90s", "15m", "2h" or "30" (minutes) as seconds; 0 when it is none, or
+// longer than a secret may be given for.
+uint32_t parse_duration(const std::string& text) {
+  char* end = nullptr;
+  unsigned long number = strtoul(text.c_str(), &end, 10);
+  if (end == text.c_str() || number == 0) return 0;
+  std::string unit = end;
+  unsigned long factor = unit.empty() || unit == "m" ? 60 : unit == "s" ? 1 : unit == "h" ? 3600 : 0;
+  if (factor == 0 || number > 7UL * 24 * 3600 / factor) return 0;
+  return static_cast<uint32_t>(number * factor);
+}
 
 bool offers(const Request& request, const std::string& scope) {
   return std::find(request.scopes.begin(), request.scopes.end(), scope) != request.scopes.end();
@@ -51,7 +64,8 @@ bool read_details(GVariant* details, Request* request, std::string* problem) {
       {"session", &request->session, false}, {"profile", &request->profile, false},
       {"task", &request->task, false},       {"kind", &request->kind, true},
       {"resource", &request->resource, true}, {"access", &request->access, false},
-      {"reason", &request->reason, false},
+      {"reason", &request->reason, false},   {"host", &request->host, false},
+      {"header", &request->header, false},
   };
   for (const auto& entry : strings) {
     g_autoptr(GVariant) value = g_variant_lookup_value(details, entry.key, nullptr);
@@ -211,16 +225,23 @@ struct TerminalPrompter::State {
   guint tty_source = 0;
   std::string input;
   int answered = 0;
+  bool confirming_always = false;  // a secret's "always" waits for "yes"
 
   std::function<void()> done_callback;
   guint done_source = 0;
 
   // --- replies ---
 
-  void reply(Request& request, PortalResponse response, const std::string& scope) {
+  // TTL: seconds a secret's "task" answer lasts (0: the whole task). A
+  // secret's "always" reaches this only once the person confirmed it.
+  void reply(Request& request, PortalResponse response, const std::string& scope, uint32_t ttl = 0) {
     GVariantBuilder results;
     g_variant_builder_init(&results, G_VARIANT_TYPE_VARDICT);
     if (response != kResponseOther) g_variant_builder_add(&results, "{sv}", "scope", g_variant_new_string(scope.c_str()));
+    if (response == kResponseGranted && request.kind == "secret") {
+      if (ttl > 0) g_variant_builder_add(&results, "{sv}", "ttl", g_variant_new_uint32(ttl));
+      if (scope == "always") g_variant_builder_add(&results, "{sv}", "confirm-always", g_variant_new_boolean(TRUE));
+    }
     airlock_impl_prompter_complete_prompt(skeleton, request.invocation, response, g_variant_builder_end(&results));
     request.invocation = nullptr;
     if (response != kResponseOther) ++answered;
@@ -386,7 +407,7 @@ struct TerminalPrompter::State {
       return reply(request, kResponseOther, "");
     }
     log(request, s.allow ? "allowed " + scope_words(s.scope) : "denied " + scope_words(s.scope));
-    reply(request, s.allow ? kResponseGranted : kResponseDenied, s.scope);
+    reply(request, s.allow ? kResponseGranted : kResponseDenied, s.scope, s.ttl);
     if (s.count > 0 && answered >= s.count) stop();
   }
 
@@ -397,7 +418,9 @@ struct TerminalPrompter::State {
     std::string text = "Allow?";
     for (const auto& scope : request.scopes)
       text += (scope == request.scopes.front() ? " " : " / ") + ("[" + scope.substr(0, 1) + "]" + scope.substr(1));
-    return text + " / [N]o: ";
+    text += " / [N]o: ";
+    if (request.kind == "secret" && offers(request, "task")) text += "(t 15m: for 15 minutes) ";
+    return text;
   }
 
   int columns() const {
@@ -424,6 +447,9 @@ struct TerminalPrompter::State {
     };
     text += "  wants     " + what_is_asked(request) + "\n";
     field("", request.resource);
+    if (!request.host.empty())
+      field("for", "the proxy to send in the " + request.header + " header to " + request.host +
+                       "; the agent gets a placeholder, never the value");
     field("profile", request.profile);
     field("task", request.task);
     field("session", request.session + (request.pid ? " (airlock run, pid " + std::to_string(request.pid) + ")" : ""));
@@ -507,6 +533,21 @@ struct TerminalPrompter::State {
       return;
     }
     Request& request = queue.front();
+    if (confirming_always) {
+      confirming_always = false;
+      if (answer != "yes") return ask_again("Not remembered.");
+      reply(request, kResponseGranted, "always");
+      write_all(tty_fd, "-> Allowed always.\n");
+      queue.pop_front();
+      return ask_next();
+    }
+    uint32_t ttl = 0;
+    if (request.kind == "secret" && (answer.rfind("t ", 0) == 0 || answer.rfind("task ", 0) == 0)) {
+      std::string duration = answer.substr(answer.find(' ') + 1);
+      ttl = parse_duration(duration);
+      if (ttl == 0) return ask_again("\"" + duration + "\" is not a duration: write e.g. t 90s, t 15m or t 2h.");
+      answer = "t";
+    }
     if (answer.empty() || answer == "n" || answer == "no" || answer == "d" || answer == "deny") {
       reply(request, kResponseDenied, "once");
       write_all(tty_fd, "-> Denied.\n");
@@ -524,8 +565,17 @@ struct TerminalPrompter::State {
           return ask_again("\"always\" is not offered: this request overrides the deny list.");
         return ask_again("\"" + scope + "\" is not offered for this request.");
       }
-      reply(request, kResponseGranted, scope);
-      write_all(tty_fd, "-> Allowed " + scope_words(scope) + ".\n");
+      // A secret remembered for good takes a second, deliberate step.
+      if (scope == "always" && request.kind == "secret") {
+        confirming_always = true;
+        write_all(tty_fd, "Give the secret " + terminal_safe(request.resource) + " to the profile " +
+                              terminal_safe(request.profile) +
+                              " in this workspace from now on, without asking? Type yes to confirm: ");
+        return;
+      }
+      reply(request, kResponseGranted, scope, ttl);
+      write_all(tty_fd, "-> Allowed " + scope_words(scope) +
+                            (ttl ? " for " + std::to_string(ttl) + " seconds" : std::string()) + ".\n");
     }
     queue.pop_front();
     ask_next();

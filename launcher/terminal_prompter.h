@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,8 @@ namespace airlock {
 // Scripted mode: answer the next COUNT requests that match.
 struct PromptScript {
   bool allow = false;          // --answer allow|deny
-  std::string scope = "once";  // --scope once|task|always
+  std::string scope = "once";  // --scope once|task|always (for a secret, "always" is the confirmed second step)
+  uint32_t ttl = 0;            // --ttl: a secret's "task" ends after SECONDS (0: with the task)
   std::string kind;            // "" for any, else folder|file|host|secret
   std::string resource_glob;   // "" for any, else a GLib glob on the canonical resource
   int count = 1;               // 0: every matching request, for ever

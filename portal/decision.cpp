@@ -21,6 +21,15 @@ std::string loopback_alias(const std::string& host_port) {
   return host_port;
 }
 
+// How an always-grant names what QUESTION asks for: a host by one of its
+// names; a secret for the proxy with the host it goes to, which is another
+// permission than the secret itself.
+std::string stored_resource(const Question& question) {
+  if (question.kind == RequestKind::kHost) return loopback_alias(question.resource);
+  if (question.kind == RequestKind::kSecret && !question.host.empty()) return question.resource + "@" + question.host;
+  return question.resource;
+}
+
 Verdict refused(unsigned response, const std::string& outcome, const std::string& message) {
   Verdict verdict;
   verdict.response = response;
@@ -94,7 +103,7 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
         return "";
       }
     AlwaysGrantKey key{.profile = session->info().profile, .workspace = session->info().workspace, .kind = kind,
-                       .resource = question.kind == RequestKind::kHost ? loopback_alias(resource) : resource};
+                       .resource = stored_resource(question)};
     bool always = false;
     try {
       always = portal->store().lookup(key, access);
@@ -137,6 +146,8 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
   details.resource = resource;
   details.access = access;
   details.reason = question.reason;
+  details.host = question.host;
+  details.header = question.header;
   details.dangerous = policy.dangerous;
   details.pid = session->info().pid;
   details.scopes = {"once", "task"};
@@ -159,19 +170,22 @@ std::string decide(Portal* portal, SandboxSession* session, const Question& ques
     // The person's answer lifts their earlier revoke of it.
     std::erase_if(asker->revoked,
                   [&](const std::string& held) { return resource_covers(question.kind, question.resource, held); });
-    if (answer.scope == "task") asker->task_answers.push_back({kind_name, question.resource, access_word});
+    // A secret's task answer is its grant, which may end sooner (a TTL):
+    // when it is gone, the next request asks again.
+    if (answer.scope == "task" && question.kind != RequestKind::kSecret)
+      asker->task_answers.push_back({kind_name, question.resource, access_word});
     if (answer.scope == "always") {
       try {
-        std::string stored =
-            question.kind == RequestKind::kHost ? loopback_alias(question.resource) : question.resource;
         portal->store().add({.profile = asker->info().profile, .workspace = asker->info().workspace,
-                             .kind = kind_name, .resource = stored},
+                             .kind = kind_name, .resource = stored_resource(question)},
                             access_word);
       } catch (const Error& error) {
         return done(refused(kResponseOther, "error", std::string("cannot remember the always-grant: ") + error.what()));
       }
     }
-    done(allowed(answer.scope, "person"));
+    Verdict verdict = allowed(answer.scope, "person");
+    verdict.ttl = answer.ttl;
+    done(verdict);
   });
 }
 

@@ -4,6 +4,7 @@
 // it since; then a person, through the prompt broker. Every step is audited.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -19,12 +20,17 @@ struct Question {
   std::string resource;  // canonical
   Access access = Access::kRead;
   std::string reason;  // the agent's words, for the person
+  // A secret for the proxy to put into HEADER of the agent's requests to
+  // HOST (HOST:PORT, canonical), while the agent holds a placeholder; ""
+  // for a secret handed over.
+  std::string host{}, header{};
 };
 
 struct Verdict {
   bool allow = false;
   std::string scope;       // once | task | always, when allowed
   std::string decided_by;  // policy | person | store, when allowed
+  uint32_t ttl = 0;        // a secret's task grant ends after this many seconds (0: with the task)
   // Someone named the resource itself: a person (who saw it), or a policy
   // rule without a wildcard (PolicyResult::literal).
   bool names_resource = false;

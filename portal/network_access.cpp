@@ -11,6 +11,7 @@
 #include "error.h"
 #include "network_proxy.h"
 #include "proxy_request.h"
+#include "request_handle.h"
 #include "permission_store.h"
 #include "portal.h"
 
@@ -19,7 +20,6 @@ namespace airlock {
 namespace {
 
 constexpr size_t kMaxHostBytes = 255;
-constexpr size_t kMaxReasonBytes = 1024;
 
 std::string address_resource(GInetAddress* address, uint16_t port) {
   g_autofree char* text = g_inet_address_to_string(address);
@@ -217,23 +217,6 @@ void NetworkAccess::revoked(const std::string& session, const GrantRecord& grant
   if (it != sessions_.end() && grant.kind == "host") it->second->close_grant(grant.id);
 }
 
-namespace {
-
-struct HostRequest {
-  Portal* portal;
-  GDBusConnection* connection;
-  AirlockPortalRequest* object;
-  std::string prompt;  // the prompt it waits for, if any
-  bool closed = false;
-  ~HostRequest() {
-    g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(object));
-    g_object_unref(object);
-    g_object_unref(connection);
-  }
-};
-
-}  // namespace
-
 void NetworkAccess::export_on(GDBusConnection* connection, SandboxSession* session) {
   AirlockPortalNetwork* network = airlock_portal_network_skeleton_new();
   struct Context {
@@ -262,48 +245,22 @@ void NetworkAccess::export_on(GDBusConnection* connection, SandboxSession* sessi
         std::string why;
         std::string resource = canonical_host(host, &why);
         std::string reason;
-        GVariantIter iter;
-        const char* key = nullptr;
-        GVariant* value = nullptr;
-        g_variant_iter_init(&iter, options);
-        while (why.empty() && g_variant_iter_loop(&iter, "{&sv}", &key, &value)) {
-          if (strcmp(key, "reason") != 0) why = std::string("unknown option '") + key + "' (known: reason)";
-          else if (!g_variant_is_of_type(value, G_VARIANT_TYPE_STRING)) why = "the option 'reason' must be a string (s)";
-          else if ((reason = g_variant_get_string(value, nullptr)).size() > kMaxReasonBytes)
-            why = "the reason is longer than " + std::to_string(kMaxReasonBytes) + " bytes: say it in fewer words";
-        }
+        if (why.empty()) why = parse_reason_option(options, &reason);
         if (resource.empty() || !why.empty()) {
           g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "%s", why.c_str());
           return TRUE;
         }
         GDBusConnection* peer = g_dbus_method_invocation_get_connection(invocation);
         std::string handle = std::string(kRequestPathPrefix) + "host" + std::to_string(++ctx->counter);
-        auto request = std::make_shared<HostRequest>();
-        request->portal = ctx->portal;
-        request->connection = G_DBUS_CONNECTION(g_object_ref(peer));
-        request->object = airlock_portal_request_skeleton_new();
         g_autoptr(GError) error = nullptr;
-        if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(request->object), peer, handle.c_str(), &error)) {
+        std::shared_ptr<RequestHandle> request = RequestHandle::create(ctx->portal, peer, handle, &error);
+        if (!request) {
           g_dbus_method_invocation_return_gerror(invocation, error);
           return TRUE;
         }
-        // Closing withdraws the prompt; what was decided before stays.
-        auto* flag = new std::weak_ptr<HostRequest>(request);
-        g_signal_connect_data(request->object, "handle-close",
-                              G_CALLBACK(+[](AirlockPortalRequest* object, GDBusMethodInvocation* call, gpointer user) {
-                                if (auto held = static_cast<std::weak_ptr<HostRequest>*>(user)->lock()) {
-                                  held->closed = true;
-                                  if (!held->prompt.empty()) held->portal->prompts().withdraw(held->prompt);
-                                }
-                                airlock_portal_request_complete_close(object, call);
-                                return TRUE;
-                              }),
-                              flag, [](gpointer user, GClosure*) { delete static_cast<std::weak_ptr<HostRequest>*>(user); },
-                              G_CONNECT_DEFAULT);
         g_dbus_method_invocation_return_value(invocation, g_variant_new("(o)", handle.c_str()));
-        request->prompt = SessionDecider::decide_host(
+        request->set_prompt(SessionDecider::decide_host(
             ctx->portal, ctx->session, resource, reason, [request, resource](const Verdict& verdict, const GrantRecord* grant) {
-              if (request->closed) return;
               GVariantBuilder results;
               g_variant_builder_init(&results, G_VARIANT_TYPE_VARDICT);
               bool granted = verdict.allow && grant;
@@ -317,9 +274,8 @@ void NetworkAccess::export_on(GDBusConnection* connection, SandboxSession* sessi
               } else {
                 g_variant_builder_add(&results, "{sv}", "message", g_variant_new_string(verdict.message.c_str()));
               }
-              airlock_portal_request_emit_response(request->object, granted ? kResponseGranted : verdict.response,
-                                                   g_variant_builder_end(&results));
-            });
+              request->respond(granted ? kResponseGranted : verdict.response, g_variant_builder_end(&results));
+            }));
         return TRUE;
       }),
       context);

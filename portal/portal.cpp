@@ -16,6 +16,7 @@
 #include "file_access.h"
 #include "network_access.h"
 #include "profile.h"
+#include "secret_access.h"
 
 namespace airlock {
 
@@ -54,6 +55,11 @@ GVariant* grant_variant(const GrantRecord& grant, const std::string& session) {
   g_variant_builder_add(&b, "{sv}", "scope", g_variant_new_string(grant.scope.c_str()));
   g_variant_builder_add(&b, "{sv}", "decided-by", g_variant_new_string(grant.decided_by.c_str()));
   g_variant_builder_add(&b, "{sv}", "since", g_variant_new_int64(grant.since));
+  g_variant_builder_add(&b, "{sv}", "expires", g_variant_new_int64(grant.expires));
+  if (!grant.host.empty()) {
+    g_variant_builder_add(&b, "{sv}", "host", g_variant_new_string(grant.host.c_str()));
+    g_variant_builder_add(&b, "{sv}", "header", g_variant_new_string(grant.header.c_str()));
+  }
   return g_variant_builder_end(&b);
 }
 
@@ -71,6 +77,7 @@ Portal::Portal(GDBusConnection* bus, PortalConfig config)
   prompts_ = std::make_unique<PromptBroker>(bus_, config_.prompt_timeout, listener);
   files_ = std::make_unique<FileAccess>(this);
   network_ = std::make_unique<NetworkAccess>(this);
+  secrets_ = std::make_unique<SecretAccess>(this);
   g_signal_connect(manager_, "handle-register-session", G_CALLBACK(handle_register_session), this);
   g_signal_connect(manager_, "handle-list-sessions", G_CALLBACK(handle_list_sessions), this);
   g_signal_connect(manager_, "handle-list-grants", G_CALLBACK(handle_list_grants), this);
@@ -82,6 +89,7 @@ Portal::Portal(GDBusConnection* bus, PortalConfig config)
   g_signal_connect(manager_, "handle-audit-log", G_CALLBACK(handle_audit_log), this);
   g_signal_connect(manager_, "handle-verify-log", G_CALLBACK(handle_verify_log), this);
   g_signal_connect(manager_, "handle-register-prompter", G_CALLBACK(handle_register_prompter), this);
+  g_signal_connect(manager_, "handle-unlock-secrets", G_CALLBACK(handle_unlock_secrets), this);
   g_autoptr(GError) error = nullptr;
   if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(manager_), bus_, kManagerPath, &error))
     throw Error(std::string("cannot export the Manager: ") + error->message);
@@ -93,6 +101,7 @@ Portal::~Portal() {
   flush_audit();
   if (flush_source_) g_source_remove(flush_source_);
   // Requests next: their answers reach into the sessions.
+  secrets_.reset();
   files_.reset();
   prompts_.reset();
   sessions_.clear();
@@ -266,6 +275,7 @@ std::string Portal::register_session(GUnixFDList* fds, GVariant* control_handle,
                   [this, raw](GDBusConnection* connection) {
                     files_->export_on(connection, raw);
                     network_->export_on(connection, raw);
+                    secrets_->export_on(connection, raw);
                   },
                   &error))
     throw Error(std::string("RegisterSession: cannot serve the sandbox's socket: ") + error->message);
@@ -449,11 +459,11 @@ gboolean Portal::handle_list_pending(AirlockManager* manager, GDBusMethodInvocat
 }
 
 gboolean Portal::handle_answer(AirlockManager* manager, GDBusMethodInvocation* invocation, const char* id,
-                               guint response, const char* scope, gpointer data) {
+                               guint response, const char* scope, GVariant* results, gpointer data) {
   auto* self = static_cast<Portal*>(data);
   std::string error;
   if (response > 1) error = "the response must be 0 (allow) or 1 (deny)";
-  else if (self->prompts_->answer(id, response == 0, scope, &error)) {
+  else if (self->prompts_->answer(id, response == 0, scope, results, &error)) {
     airlock_manager_complete_answer(manager, invocation);
     return TRUE;
   }
@@ -535,6 +545,29 @@ gboolean Portal::handle_register_prompter(AirlockManager* manager, GDBusMethodIn
   }
   self->prompts_->register_prompter(g_dbus_method_invocation_get_sender(invocation), session);
   airlock_manager_complete_register_prompter(manager, invocation);
+  return TRUE;
+}
+
+}  // namespace airlock
+
+namespace airlock {
+
+gboolean Portal::handle_unlock_secrets(AirlockManager* manager, GDBusMethodInvocation* invocation, GUnixFDList* fds,
+                                       GVariant* key, gpointer data) {
+  auto* self = static_cast<Portal*>(data);
+  g_autoptr(GError) error = nullptr;
+  int fd = fds ? g_unix_fd_list_get(fds, g_variant_get_handle(key), &error) : -1;
+  SecretBytes bytes;
+  std::string problem;
+  if (fd < 0) problem = "no key was passed (a memfd, as a file descriptor)";
+  else if (!SecretBytes::read_fd(fd, 64, &bytes)) problem = "cannot read the key";
+  if (fd >= 0) close(fd);
+  if (problem.empty()) self->secrets_->unlock(std::move(bytes), &problem);
+  if (!problem.empty()) {
+    g_dbus_method_invocation_return_error_literal(invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, problem.c_str());
+    return TRUE;
+  }
+  airlock_manager_complete_unlock_secrets(manager, invocation, nullptr);
   return TRUE;
 }
 

@@ -22,6 +22,7 @@ namespace airlock {
 
 class FileAccess;
 class NetworkAccess;
+class SecretAccess;
 
 struct PortalConfig {
   std::string home;         // canonical
@@ -42,6 +43,7 @@ class Portal {
   const PortalConfig& config() const { return config_; }
   PermissionStore& store() { return store_; }
   PromptBroker& prompts() { return *prompts_; }
+  SecretAccess& secrets() { return *secrets_; }
   SandboxSession* session(const std::string& id);
 
   // Queues EVENT, with SESSION's fields filled in, for the audit log.
@@ -77,12 +79,14 @@ class Portal {
   static gboolean handle_forget(AirlockManager* manager, GDBusMethodInvocation* invocation, gint64 id, gpointer data);
   static gboolean handle_list_pending(AirlockManager* manager, GDBusMethodInvocation* invocation, gpointer data);
   static gboolean handle_answer(AirlockManager* manager, GDBusMethodInvocation* invocation, const char* id,
-                                guint response, const char* scope, gpointer data);
+                                guint response, const char* scope, GVariant* results, gpointer data);
   static gboolean handle_audit_log(AirlockManager* manager, GDBusMethodInvocation* invocation, GVariant* filter,
                                    gpointer data);
   static gboolean handle_verify_log(AirlockManager* manager, GDBusMethodInvocation* invocation, gpointer data);
   static gboolean handle_register_prompter(AirlockManager* manager, GDBusMethodInvocation* invocation,
                                            GVariant* options, gpointer data);
+  static gboolean handle_unlock_secrets(AirlockManager* manager, GDBusMethodInvocation* invocation, GUnixFDList* fds,
+                                        GVariant* key, gpointer data);
 
   std::string register_session(GUnixFDList* fds, GVariant* control, GVariant* listener, GVariant* info);
   void end_session(const std::string& id);
@@ -95,6 +99,7 @@ class Portal {
   std::unique_ptr<PromptBroker> prompts_;
   std::unique_ptr<FileAccess> files_;
   std::unique_ptr<NetworkAccess> network_;
+  std::unique_ptr<SecretAccess> secrets_;
   std::map<std::string, std::unique_ptr<SandboxSession>> sessions_;
   std::vector<AuditEvent> audit_queue_;
   std::vector<std::function<void(bool)>> after_audit_;

@@ -3,6 +3,7 @@
 #include <glib-unix.h>
 #include <gio/gio.h>
 #include <locale.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
     printf("airlock-portal %s\n", AIRLOCK_VERSION);
     return 0;
   }
+
+  // It reads secret values to hand them over: no core dump, and no ptrace or
+  // /proc/PID/mem for the user's other processes (the agents' included).
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   // Each proxied connection holds two to six descriptors; a session may have a
   // thousand open (issue 4). The soft limit goes up to the hard one.

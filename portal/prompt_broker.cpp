@@ -41,6 +41,10 @@ GVariant* details_variant(const PromptBroker::Pending& pending) {
   text("resource", d.resource);
   text("access", d.access);
   text("reason", d.reason);
+  if (!d.host.empty()) {
+    text("host", d.host);
+    text("header", d.header);
+  }
   g_variant_builder_add(&builder, "{sv}", "dangerous", g_variant_new_boolean(d.dangerous));
   g_variant_builder_add(&builder, "{sv}", "pid", g_variant_new_uint32(d.pid));
   std::vector<const char*> scopes;
@@ -49,8 +53,34 @@ GVariant* details_variant(const PromptBroker::Pending& pending) {
   return g_variant_builder_end(&builder);
 }
 
+// A person's "allow" with RESULTS (a prompter's reply, or Manager.Answer's
+// options) for DETAILS. A scope that was not offered falls to less: "always"
+// to "task", anything else to "once". A secret is "always" only when the
+// prompter says the person confirmed it in a second step ("confirm-always"),
+// because a secret remembered for good is not what a quick click should
+// give (issue 5); and its "task" may end sooner ("ttl", in seconds).
+PromptAnswer allow_answer(const PromptDetails& details, const std::string& asked_scope, GVariant* results) {
+  PromptAnswer answer;
+  answer.allow = true;
+  answer.by_person = true;
+  answer.outcome = "allow";
+  std::string scope = asked_scope;
+  const auto& offered = details.scopes;
+  if (std::find(offered.begin(), offered.end(), scope) == offered.end()) scope = scope == "always" ? "task" : "once";
+  bool secret = details.kind == "secret";
+  gboolean confirmed = FALSE;
+  if (secret && scope == "always" && !(results && g_variant_lookup(results, "confirm-always", "b", &confirmed) && confirmed))
+    scope = "task";
+  guint32 ttl = 0;
+  if (secret && scope == "task" && results && g_variant_lookup(results, "ttl", "u", &ttl))
+    answer.ttl = std::min(ttl, kMaxSecretTtlSeconds);
+  answer.scope = scope;
+  return answer;
+}
+
 bool same_request(const PromptDetails& a, const PromptDetails& b) {
-  return a.session == b.session && a.kind == b.kind && a.resource == b.resource && a.access == b.access;
+  return a.session == b.session && a.kind == b.kind && a.resource == b.resource && a.access == b.access &&
+         a.host == b.host && a.header == b.header;
 }
 
 }  // namespace
@@ -172,15 +202,8 @@ void PromptBroker::on_prompt_reply(GObject* source, GAsyncResult* result, gpoint
   const char* scope = nullptr;
   if (!g_variant_lookup(results, "scope", "&s", &scope)) scope = "once";
   answer.by_person = true;
-  const auto& offered = pending->details.scopes;
   if (response == 0) {
-    if (std::find(offered.begin(), offered.end(), scope) == offered.end()) {
-      // "always" where it may not be given is "this task"; anything else unknown, "once".
-      scope = g_strcmp0(scope, "always") == 0 ? "task" : "once";
-    }
-    answer.allow = true;
-    answer.scope = scope;
-    answer.outcome = "allow";
+    answer = allow_answer(pending->details, scope, results);
   } else {
     answer.outcome = response == 1 ? "deny" : "cancelled";
     answer.message = response == 1 ? "denied by the person" : "the person dismissed the request";
@@ -243,7 +266,8 @@ void PromptBroker::register_prompter(const std::string& name, const std::string&
     if (pending->prompter.empty()) dispatch(pending.get());
 }
 
-bool PromptBroker::answer(const std::string& id, bool allow, const std::string& scope, std::string* error) {
+bool PromptBroker::answer(const std::string& id, bool allow, const std::string& scope, GVariant* results,
+                          std::string* error) {
   auto it = std::find_if(pending_.begin(), pending_.end(), [&](const auto& pending) { return pending->id == id; });
   if (it == pending_.end()) {
     *error = "no request " + id + " is waiting (see Manager.ListPending)";
@@ -255,11 +279,13 @@ bool PromptBroker::answer(const std::string& id, bool allow, const std::string& 
     return false;
   }
   PromptAnswer answer;
-  answer.allow = allow;
-  answer.scope = allow ? scope : "";
-  answer.outcome = allow ? "allow" : "deny";
-  answer.by_person = true;
-  if (!allow) answer.message = "denied by the person";
+  if (allow) {
+    answer = allow_answer((*it)->details, scope, results);
+  } else {
+    answer.outcome = "deny";
+    answer.by_person = true;
+    answer.message = "denied by the person";
+  }
   // The prompter that showed it is told to close it.
   Pending* pending = it->get();
   if (pending->cancellable && !pending->prompter.empty())

@@ -14,11 +14,15 @@
 
 namespace airlock {
 
+// The longest a person may allow a secret for, short of the whole task.
+inline constexpr uint32_t kMaxSecretTtlSeconds = 7 * 24 * 3600;
+
 struct PromptDetails {
   std::string session, profile, task;
   std::string prompt_mode;  // the session's: auto | tty (none never asks)
   std::string kind, resource, access;
   std::string reason;  // the agent's words
+  std::string host, header;  // a secret for the proxy: where it goes (see Question)
   bool dangerous = false;
   std::vector<std::string> scopes;  // what may be offered
   uint32_t pid = 0;
@@ -27,6 +31,7 @@ struct PromptDetails {
 struct PromptAnswer {
   bool allow = false;
   std::string scope;    // once | task | always, when allowed
+  uint32_t ttl = 0;     // secrets allowed for the task: seconds until the grant ends (0: with the task)
   std::string outcome;  // allow | deny | timeout | cancelled | error
   bool by_person = false;
   std::string message;  // why not, for the agent
@@ -58,9 +63,9 @@ class PromptBroker {
   // leaves the bus; SESSION: only that session's requests ("" for all).
   void register_prompter(const std::string& name, const std::string& session);
 
-  // An answer through Manager.Answer. False with *ERROR for an unknown id
-  // or a scope that was not offered.
-  bool answer(const std::string& id, bool allow, const std::string& scope, std::string* error);
+  // An answer through Manager.Answer, with RESULTS as a prompter's. False
+  // with *ERROR for an unknown id or a scope that was not offered.
+  bool answer(const std::string& id, bool allow, const std::string& scope, GVariant* results, std::string* error);
 
   // The session ended: its requests are answered (denied) now.
   void end_session(const std::string& session);

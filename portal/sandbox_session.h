@@ -31,12 +31,16 @@ struct SessionInfo {
 
 struct GrantRecord {
   std::string id;  // "1", "2"... within the session
-  std::string kind;      // folder | file
-  std::string resource;  // canonical path
+  std::string kind;      // folder | file | host | secret
+  std::string resource;  // canonical path, HOST:PORT, or a secret's name
   std::string access;    // read | write
   std::string scope;     // once | task | always | launch
   std::string decided_by;  // policy | person | store
   int64_t since = 0;
+  int64_t expires = 0;  // secrets: when a TTL ends it, microseconds since the epoch (0: with the task)
+  // Secrets for the proxy: it puts the value into HEADER of requests to
+  // HOST in place of PLACEHOLDER, which is all the agent gets.
+  std::string host{}, header{}, placeholder{};
   // Hosts: someone named this host itself (see Verdict::names_resource), so
   // its address may be loopback or private.
   bool names_host = false;

@@ -9,7 +9,9 @@
 //   flood N PREFIX        N requests for PREFIX/0 ... PREFIX/N-1, as fast as possible
 //   manager               Manager.ListGrants and Manager.Answer on the private socket
 //   bus ADDRESS           connect to a message bus at ADDRESS
+//   retrieve-secret GRANT RetrieveSecret of GRANT, as another session might try
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -116,10 +118,22 @@ int main(int argc, char** argv) {
     }
     while (flood.outstanding > 0) g_main_context_iteration(nullptr, TRUE);
     printf("handles=%d throttled=%d errors=%d\n", flood.handles, flood.throttled, flood.errors);
+  } else if (mode == "retrieve-secret" && argc > 2) {
+    g_autoptr(GError) error = nullptr;
+    g_autoptr(GVariant) reply = g_dbus_connection_call_with_unix_fd_list_sync(
+        connection, nullptr, "/org/airlock/portal", "org.airlock.portal.Secret", "RetrieveSecret",
+        g_variant_new("(s)", argv[2]), G_VARIANT_TYPE("(h)"), G_DBUS_CALL_FLAGS_NONE, 10000, nullptr, nullptr, nullptr,
+        &error);
+    if (reply) {
+      printf("retrieved\n");
+    } else {
+      g_dbus_error_strip_remote_error(error);
+      printf("refused: %s\n", error->message);
+    }
   } else if (mode == "manager") {
     for (const char* method : {"ListGrants", "Answer"}) {
       g_autoptr(GError) error = nullptr;
-      GVariant* args = strcmp(method, "Answer") == 0 ? g_variant_new("(sus)", "1", 0u, "always") : g_variant_new("(s)", "");
+      GVariant* args = strcmp(method, "Answer") == 0 ? g_variant_new("(sus@a{sv})", "1", 0u, "always", g_variant_new("a{sv}", nullptr)) : g_variant_new("(s)", "");
       g_autoptr(GVariant) reply = g_dbus_connection_call_sync(connection, nullptr, "/org/airlock/Manager",
                                                               "org.airlock.Manager", method, args, nullptr,
                                                               G_DBUS_CALL_FLAGS_NONE, 10000, nullptr, &error);

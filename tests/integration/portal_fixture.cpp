@@ -119,8 +119,10 @@ void PortalTest::SetUp() {
   // scratch's home, store and policy.
   std::string services = scratch_.path("services");
   mkdir(services.c_str(), 0755);
+  // Everything the portal says, its debug messages too, goes to portal_log().
   Scratch::write_file(services + "/org.airlock.Portal.service",
-                      "[D-BUS Service]\nName=org.airlock.Portal\nExec=" + env_or_die("AIRLOCK_PORTAL_BIN") + "\n");
+                      "[D-BUS Service]\nName=org.airlock.Portal\nExec=/bin/sh -c \"G_MESSAGES_DEBUG=all exec '" +
+                          env_or_die("AIRLOCK_PORTAL_BIN") + "' >>'" + portal_log() + "' 2>&1\"\n");
   std::map<std::string, std::string> env = {
       {"HOME", scratch_.home()},
       {"XDG_RUNTIME_DIR", scratch_.path("run")},
@@ -300,10 +302,13 @@ std::string PortalTest::wait_for_prompt(std::chrono::milliseconds timeout) {
   return id;
 }
 
-bool PortalTest::answer(const std::string& id, bool allow, const std::string& scope) {
+bool PortalTest::answer(const std::string& id, bool allow, const std::string& scope, GVariant* results) {
   g_autoptr(GError) error = nullptr;
   g_autoptr(GVariant) reply =
-      manager_call("Answer", g_variant_new("(sus)", id.c_str(), allow ? 0u : 1u, scope.c_str()), &error);
+      manager_call("Answer",
+                   g_variant_new("(sus@a{sv})", id.c_str(), allow ? 0u : 1u, scope.c_str(),
+                                 results ? results : g_variant_new("a{sv}", nullptr)),
+                   &error);
   if (!reply) ADD_FAILURE() << "Answer: " << error->message;
   return reply != nullptr;
 }

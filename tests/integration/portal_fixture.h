@@ -60,6 +60,8 @@ class PortalTest : public ::testing::Test {
                    const std::string& shell = "/bin/sh");
   // `airlock prompt ARGS`, once it said it is ready.
   std::unique_ptr<Child> prompter(const std::vector<std::string>& args);
+  // Where the portal's standard error goes.
+  std::string portal_log() const { return scratch_.path("portal.log"); }
   // Writes the person's own policy file.
   void write_policy(const std::string& text);
   // Waits until PATH exists.
@@ -77,7 +79,8 @@ class PortalTest : public ::testing::Test {
   void hold_prompts();
   // The id of the next request that reached the held prompter; "" after TIMEOUT.
   std::string wait_for_prompt(std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  bool answer(const std::string& id, bool allow, const std::string& scope);
+  // RESULTS: a floating a{sv} of the prompter's other results, or nullptr.
+  bool answer(const std::string& id, bool allow, const std::string& scope, GVariant* results = nullptr);
 
   Scratch scratch_;
   std::string exchange_;  // granted read-write to every agent, for its reports

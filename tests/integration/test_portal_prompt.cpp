@@ -53,7 +53,7 @@ TEST_F(PortalPrompt, ADenyListOverrideIsNeverOfferedAlways) {
   std::string id = wait_for_prompt();
   ASSERT_FALSE(id.empty()) << agent->err();
   g_autoptr(GError) error = nullptr;
-  g_autoptr(GVariant) always = manager_call("Answer", g_variant_new("(sus)", id.c_str(), 0u, "always"), &error);
+  g_autoptr(GVariant) always = manager_call("Answer", g_variant_new("(sus@a{sv})", id.c_str(), 0u, "always", g_variant_new("a{sv}", nullptr)), &error);
   ASSERT_EQ(always, nullptr) << "a deny-list override was granted always";
   EXPECT_NE(std::string(error->message).find("not offered"), std::string::npos) << error->message;
   ASSERT_TRUE(answer(id, true, "once"));
