@@ -254,7 +254,8 @@ bool RequestRewriter::finish_head(WipedBuffer* out) {
       })) {
     return fail("the request target is malformed");
   }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return fail("only HTTP/1.0 and HTTP/1.1 requests can be intercepted");
+  if (version != "HTTP/1.1" && version != "HTTP/1.0")
+    return fail("only HTTP/1.0 and HTTP/1.1 requests can be intercepted");
 
   WipedBuffer rebuilt;
   rebuilt.append(request_line);

@@ -1,6 +1,7 @@
 #include "intercepted_tunnel.h"
 
 #include <cstring>
+#include <string>
 #include <utility>
 
 namespace airlock {
@@ -39,6 +40,7 @@ InterceptedTunnel::InterceptedTunnel(Options options)
     origin_identity_ = G_SOCKET_CONNECTABLE(g_object_ref(options.origin_identity));
   if (options.origin_database != nullptr) origin_database_ = G_TLS_DATABASE(g_object_ref(options.origin_database));
   cancellable_ = g_cancellable_new();
+  handshake_timeout_ms_ = options.handshake_timeout_ms;
 }
 
 std::shared_ptr<InterceptedTunnel> InterceptedTunnel::start(GSocketConnection* client, GSocketConnection* upstream,
@@ -78,11 +80,15 @@ void InterceptedTunnel::stop() {
   stopped_ = true;
   done_ = nullptr;
   g_cancellable_cancel(cancellable_);
-  if (flush_timer_ != nullptr) {
-    g_source_destroy(flush_timer_);
-    g_source_unref(flush_timer_);
-    flush_timer_ = nullptr;
-  }
+  destroy_source(&flush_timer_);
+  destroy_source(&handshake_timer_);
+}
+
+void InterceptedTunnel::destroy_source(GSource** source) {
+  if (*source == nullptr) return;
+  g_source_destroy(*source);
+  g_source_unref(*source);
+  *source = nullptr;
 }
 
 gpointer InterceptedTunnel::ref() { return new std::shared_ptr<InterceptedTunnel>(shared_from_this()); }
@@ -133,6 +139,17 @@ void InterceptedTunnel::begin() {
     directions_[i].in = g_io_stream_get_input_stream(G_IO_STREAM(tls_[i]));
     directions_[i].out = g_io_stream_get_output_stream(G_IO_STREAM(tls_[1 - i]));
   }
+  handshake_timer_ = g_timeout_source_new(handshake_timeout_ms_);
+  g_source_set_static_name(handshake_timer_, "airlock intercepted tunnel handshake");
+  g_source_set_callback(
+      handshake_timer_,
+      [](gpointer data) -> gboolean {
+        auto& self = *static_cast<std::shared_ptr<InterceptedTunnel>*>(data);
+        self->end("the TLS handshakes took longer than " + std::to_string(self->handshake_timeout_ms_) + " ms");
+        return G_SOURCE_REMOVE;
+      },
+      ref(), [](gpointer data) { delete static_cast<std::shared_ptr<InterceptedTunnel>*>(data); });
+  g_source_attach(handshake_timer_, g_main_context_get_thread_default());
   g_tls_connection_handshake_async(tls_[1], G_PRIORITY_DEFAULT, cancellable_,
                                    callback<&InterceptedTunnel::on_origin_handshake>, ref());
 }
@@ -152,6 +169,7 @@ void InterceptedTunnel::on_client_handshake(GObject* source, GAsyncResult* resul
   const bool ok = g_tls_connection_handshake_finish(G_TLS_CONNECTION(source), result, &error);
   if (stopped_) return;
   if (!ok) return end(std::string("TLS with the client failed: ") + error->message);
+  destroy_source(&handshake_timer_);
   if (!acceptable_alpn(tls_[0])) return end("the client chose an application protocol other than HTTP/1.1");
   read(0);
   read(1);

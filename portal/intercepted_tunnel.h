@@ -42,6 +42,9 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
     // (the system's CA store).
     GTlsDatabase* origin_database = nullptr;
     Injection injection;
+    // Both handshakes must be done within this, or the tunnel ends: a peer
+    // that never answers does not hold the connection open for ever.
+    guint handshake_timeout_ms = 30 * 1000;
   };
 
   // Starts the two handshakes (the origin's first, so that the client's
@@ -94,6 +97,7 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
   void on_read(int direction, GObject* source, GAsyncResult* result);
   void handle_read(int direction, gssize n);
   void arm_flush_timer();
+  static void destroy_source(GSource** source);
   void on_flush_timer();
   void on_flushed(int direction, GObject* source, GAsyncResult* result);
   void write(int direction);
@@ -110,6 +114,8 @@ class InterceptedTunnel : public std::enable_shared_from_this<InterceptedTunnel>
   GTlsConnection* tls_[2] = {nullptr, nullptr};
   GCancellable* cancellable_ = nullptr;
   GSource* flush_timer_ = nullptr;
+  GSource* handshake_timer_ = nullptr;
+  guint handshake_timeout_ms_ = 0;
   GTlsCertificate* server_certificate_ = nullptr;
   GSocketConnectable* origin_identity_ = nullptr;
   GTlsDatabase* origin_database_ = nullptr;

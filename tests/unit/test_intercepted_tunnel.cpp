@@ -91,7 +91,8 @@ std::string run_origin(GSocketConnection* connection, GTlsCertificate* certifica
     for (size_t end; !close && (end = unanswered.find("\r\n\r\n")) != std::string::npos;) {
       const std::string head = unanswered.substr(0, end + 4);
       size_t body_size = 0;
-      if (size_t at = head.find("Content-Length: "); at != std::string::npos) body_size = std::stoul(head.substr(at + 16));
+      if (size_t at = head.find("Content-Length: "); at != std::string::npos)
+        body_size = std::stoul(head.substr(at + 16));
       if (unanswered.size() < head.size() + body_size) break;  // the rest of the body is still coming
       unanswered.erase(0, head.size() + body_size);
       std::string echo = "none";
@@ -334,7 +335,8 @@ TEST_F(InterceptedTunnelTest, LargeBodiesPassBothWays) {
   // An upload with the placeholder in its body (which stays as it is), then
   // a download with the secret in it (which the client never sees).
   std::string upload(300000, 'u');
-  for (size_t at : {size_t{10}, size_t{16 * 1024 - 3}, size_t{299000}}) upload.replace(at, kPlaceholder.size(), kPlaceholder);
+  for (size_t at : {size_t{10}, size_t{16 * 1024 - 3}, size_t{299000}})
+    upload.replace(at, kPlaceholder.size(), kPlaceholder);
   const std::string request = "POST /upload HTTP/1.1\r\nAuthorization: Bearer " + kPlaceholder +
                               "\r\nContent-Length: " + std::to_string(upload.size()) + "\r\n\r\n" + upload +
                               "GET /big HTTP/1.1\r\nConnection: close\r\n\r\n";
@@ -417,6 +419,35 @@ TEST_F(InterceptedTunnelTest, StopMeansNoDone) {
     while (std::chrono::steady_clock::now() < until) g_main_context_iteration(nullptr, FALSE);
   }
   EXPECT_FALSE(done);
+}
+
+TEST_F(InterceptedTunnelTest, SilentPeersTimeOut) {
+  // Nobody answers on either socket: the tunnel gives up on its own.
+  int client_pair[2], origin_pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, client_pair), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, origin_pair), 0);
+  g_autoptr(GSocketConnection) client_side = connection_of(client_pair[1]);
+  g_autoptr(GSocketConnection) origin_side = connection_of(origin_pair[0]);
+  g_autoptr(GSocketConnection) agent = connection_of(client_pair[0]);
+  g_autoptr(GSocketConnection) origin = connection_of(origin_pair[1]);
+  g_autoptr(GTlsCertificate) leaf = session_ca_->server_certificate(kOriginHost, nullptr);
+  g_autoptr(GSocketConnectable) identity = g_network_address_new(kOriginHost, 443);
+  InterceptedTunnel::Options options;
+  options.server_certificate = leaf;
+  options.origin_identity = identity;
+  options.origin_database = origin_database_;
+  options.injection = Injection{"Authorization", kPlaceholder,
+                                std::make_shared<const SecretBytes>(SecretBytes::copy_of(kSecret))};
+  options.handshake_timeout_ms = 200;
+  std::string error = "(not done)";
+  auto tunnel = InterceptedTunnel::start(client_side, origin_side, options,
+                                         [&](const std::string& message) { error = message; });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (error == "(not done)" && std::chrono::steady_clock::now() < until) g_main_context_iteration(nullptr, FALSE);
+  EXPECT_THAT(error, HasSubstr("took longer than 200 ms"));
+  tunnel.reset();
+  while (g_main_context_iteration(nullptr, FALSE)) {
+  }
 }
 
 TEST_F(InterceptedTunnelTest, RefusesToStartWithoutWhatItNeeds) {
