@@ -218,7 +218,8 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
         !expired(held)) {
       Verdict already;
       already.outcome = "granted";
-      return request->respond(kResponseGranted, response_results(secret, already, &held)), TRUE;
+      request->respond(kResponseGranted, response_results(secret, already, &held));
+      return TRUE;
     }
   portal->audit({.event = "request", .kind = "secret", .resource = secret, .access = "read"}, asker);
   // Nobody is asked for a secret that is not there.
