@@ -26,6 +26,7 @@ packages=(
   libglib2.0-dev libglib2.0-bin libseccomp-dev libsqlite3-dev
   libsecret-1-dev libgnutls28-dev
   gnome-keyring  # a real Secret Service for the secret tests, on their private bus
+  glib-networking  # GIO's TLS backend: the proxy's credential injection intercepts TLS with it
   googletest libgtest-dev libgmock-dev
   bubblewrap dbus-daemon util-linux procps passwd bash coreutils python3 curl git ca-certificates
   socat ripgrep  # for bench-proxy's run of sandbox-runtime, which needs them

@@ -22,6 +22,11 @@ enum class ControlOp : uint32_t {
   // From a portal that restarted: detach every grant the portal's socket
   // made, which that portal alone knew the scope of.
   kRevokeAll = 4,
+  // From the portal: fd, a memfd holding the session's certificate
+  // authority (PEM). The sandbox's TLS clients are to trust it beside the
+  // system's roots (kCaBundleInside), for the hosts whose requests the
+  // proxy puts a secret into.
+  kTrust = 5,
 };
 
 enum ControlFlags : uint32_t {

@@ -17,6 +17,10 @@ inline constexpr const char* kPrompterPath = "/org/airlock/Prompter";
 // org.airlock.portal.FileAccess and .Session at kPortalObjectPath, and the
 // Request objects beneath kRequestPathPrefix.
 inline constexpr const char* kPortalSocketInside = "/run/airlock/portal.sock";
+// The session's certificate authority, and the system's roots with it, as
+// the supervisor writes them for the sandbox's TLS clients.
+inline constexpr const char* kCaCertInside = "/run/airlock/session-ca.pem";
+inline constexpr const char* kCaBundleInside = "/run/airlock/ca-bundle.pem";
 inline constexpr const char* kPortalAddressVariable = "AIRLOCK_PORTAL_ADDRESS";
 inline constexpr const char* kPortalObjectPath = "/org/airlock/portal";
 inline constexpr const char* kRequestPathPrefix = "/org/airlock/portal/request/";

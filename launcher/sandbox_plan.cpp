@@ -68,8 +68,14 @@ std::vector<std::pair<std::string, std::string>> proxy_environment() {
   const std::string http = "http://127.0.0.1:" + std::to_string(kProxyPort);
   const std::string socks = "socks5h://127.0.0.1:" + std::to_string(kProxyPort);
   const std::string local = "localhost,127.0.0.1,::1";
+  // TLS clients trust the session's certificate authority beside the
+  // system's roots: the proxy answers with it for the hosts it puts a
+  // secret into (the portal has the supervisor write both files).
   return {{"HTTP_PROXY", http},  {"HTTPS_PROXY", http}, {"http_proxy", http}, {"https_proxy", http},
-          {"ALL_PROXY", socks},  {"all_proxy", socks},  {"NO_PROXY", local},  {"no_proxy", local}};
+          {"ALL_PROXY", socks},  {"all_proxy", socks},  {"NO_PROXY", local},  {"no_proxy", local},
+          {"SSL_CERT_FILE", kCaBundleInside}, {"REQUESTS_CA_BUNDLE", kCaBundleInside},
+          {"CURL_CA_BUNDLE", kCaBundleInside}, {"GIT_SSL_CAINFO", kCaBundleInside},
+          {"NODE_EXTRA_CA_CERTS", kCaCertInside}};
 }
 
 const std::string* host_env(const HostFacts& host, const std::string& name) {

@@ -116,14 +116,25 @@ bool unlock_portal(const SecretBytes& key, std::string* why) {
   return true;
 }
 
+// The file store's key: from the Secret Service when the store keeps it
+// there (a new store does, when there is one), else from the passphrase.
 SecretBytes file_store_key(SecretFileStore& store, int passphrase_fd, bool create_if_missing) {
   SecretBytes key;
   std::string error;
   if (!store.exists()) {
     if (!create_if_missing) throw Error("there is no file store of secrets in " + store.dir() + " yet: add a secret first");
+    if (passphrase_fd < 0 && secret_service::available()) {
+      if (!store.create_with_keyring(&key, &error)) throw Error(error);
+      fprintf(stderr, "Created the secret store in %s; its key is in the Secret Service.\n", store.dir().c_str());
+      return key;
+    }
     fprintf(stderr, "Creating the secret store in %s: choose its passphrase (8 characters at least).\n",
             store.dir().c_str());
     if (!store.create(passphrase(passphrase_fd, true), &key, &error)) throw Error(error);
+  } else if (store.key_in_keyring()) {
+    if (secret_service::lookup_key_sync(store.dir(), &key, &error) != SecretLookup::kFound || !store.check_key(key, &error))
+      throw Error("the key of the secret store in " + store.dir() + " is not in the Secret Service" +
+                  (error.empty() ? std::string() : " (" + error + ")") + ": is the keyring unlocked?");
   } else if (!store.unlock(passphrase(passphrase_fd, false), &key, &error)) {
     throw Error(error);
   }
@@ -147,6 +158,7 @@ int add(const std::string& name, const std::string& where, int passphrase_fd) {
   if (!store.put(key, name, value, &error)) throw Error(error + ": nothing was stored");
   printf("Stored %s in %s.\n", name.c_str(), store.dir().c_str());
   std::string why;
+  if (store.key_in_keyring()) return 0;  // the portal reads the key from the Secret Service itself
   if (!unlock_portal(key, &why))
     fprintf(stderr, "airlock secret: the portal was not told the store's key (%s); run 'airlock secret unlock' later\n",
             why.c_str());
@@ -184,6 +196,10 @@ int remove_secret(const std::string& name) {
 
 int unlock(int passphrase_fd) {
   SecretFileStore store(SecretFileStore::default_dir());
+  if (store.key_in_keyring()) {
+    printf("The key of the secret store is in the Secret Service, where the portal reads it: nothing to unlock.\n");
+    return 0;
+  }
   SecretBytes key = file_store_key(store, passphrase_fd, false);
   std::string why;
   if (!unlock_portal(key, &why)) throw Error("cannot hand the key to the airlock portal: " + why);

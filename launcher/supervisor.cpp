@@ -124,6 +124,43 @@ void forget_portal_grants_within(const std::string& path) {
   std::erase_if(portal_grants, [&](const std::string& granted) { return path_is_within(granted, path); });
 }
 
+// The session's certificate authority (PEM, in the memfd FD) and a bundle
+// of it with the host's roots, written where the sandbox's TLS clients are
+// told to look. 0 or an errno value, with *MESSAGE.
+int write_trust(int root_fd, int fd, std::string* message) {
+  constexpr size_t kMaxCa = 16 * 1024, kMaxBundle = 8 * 1024 * 1024;
+  std::string ca(kMaxCa + 1, '\0');
+  ssize_t n = pread(fd, ca.data(), ca.size(), 0);
+  if (n <= 0 || static_cast<size_t>(n) > kMaxCa) {
+    *message = "the certificate authority is empty, unreadable or too long";
+    return EINVAL;
+  }
+  ca.resize(static_cast<size_t>(n));
+  if (ca.rfind("-----BEGIN CERTIFICATE-----", 0) != 0 || ca.find('\0') != std::string::npos) {
+    *message = "the certificate authority is not a PEM certificate";
+    return EINVAL;
+  }
+  if (ca.back() != '\n') ca += '\n';
+  std::string bundle;
+  UniqueFd roots(open("/etc/ssl/certs/ca-certificates.crt", O_RDONLY | O_CLOEXEC));
+  char buffer[65536];
+  while (roots && bundle.size() < kMaxBundle && (n = read(roots.get(), buffer, sizeof buffer)) > 0)
+    bundle.append(buffer, static_cast<size_t>(n));
+  if (!bundle.empty() && bundle.back() != '\n') bundle += '\n';
+  bundle += ca;
+  for (const auto& [inside, content] : {std::pair<const char*, const std::string&>{kCaCertInside, ca},
+                                        std::pair<const char*, const std::string&>{kCaBundleInside, bundle}}) {
+    std::string path = std::string(inside + 1), temporary = path + ".new";
+    UniqueFd out(openat(root_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444));
+    bool written = out && write(out.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    if (!written || renameat(root_fd, temporary.c_str(), root_fd, path.c_str()) != 0) {
+      *message = std::string("cannot write ") + inside + ": " + strerror(errno);
+      return errno ? errno : EIO;
+    }
+  }
+  return 0;
+}
+
 // Answers one request on SOCK, where only the launcher may start bwrap.
 // Returns true for a start request, which the caller answers.
 bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequest& request, UniqueFd passed) {
@@ -156,6 +193,14 @@ bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequ
         unmount_grant(root_fd, path, &ignored);  // gone already when beneath one detached before
         forget_portal_grants_within(path);
       }
+      break;
+    case ControlOp::kTrust:
+      if (from_launcher || !passed) {
+        error = from_launcher ? EPERM : EBADF;
+        message = from_launcher ? "only the portal names the session's certificate authority" : "no certificate";
+        break;
+      }
+      error = write_trust(root_fd, passed.get(), &message);
       break;
     case ControlOp::kStart:
       if (from_launcher) return true;

@@ -9,9 +9,12 @@
 #include "dbus_names.h"
 #include "decision.h"
 #include "error.h"
+#include "intercepted_tunnel.h"
 #include "network_proxy.h"
 #include "proxy_request.h"
 #include "request_handle.h"
+#include "secret_access.h"
+#include "session_ca.h"
 #include "permission_store.h"
 #include "portal.h"
 
@@ -77,7 +80,14 @@ std::string canonical_host(const std::string& text, std::string* why) {
 // its audit rows.
 class NetworkAccess::SessionDecider : public ProxyDecider {
  public:
-  SessionDecider(Portal* portal, std::string session) : portal_(portal), session_(std::move(session)), proxy_(this) {}
+  SessionDecider(Portal* portal, std::string session, std::unique_ptr<SessionCa> ca, GTlsDatabase* origin_roots,
+                 std::string origin_roots_error)
+      : portal_(portal),
+        session_(std::move(session)),
+        ca_(std::move(ca)),
+        origin_roots_(origin_roots),
+        origin_roots_error_(std::move(origin_roots_error)),
+        proxy_(this) {}
 
   bool serve(int listener, GError** error) { return proxy_.serve(listener, error); }
   void close_grant(const std::string& grant) { proxy_.close_grant(grant); }
@@ -148,11 +158,63 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
     std::string why;
     std::string resource = canonical_host(target_resource(target), &why);
     if (resource.empty()) {
-      done(false, why, "");
+      done(false, why, "", nullptr);
       return "";
     }
-    return decide_host(portal_, session_, resource, "", [done](const Verdict& verdict, const GrantRecord* grant) {
-      done(verdict.allow && grant, "airlock: " + verdict.message, grant ? grant->id : "");
+    std::string host = target.host;
+    return decide_host(portal_, session_, resource, "",
+                       [this, done, resource, host](const Verdict& verdict, const GrantRecord* grant) {
+                         if (!verdict.allow || !grant)
+                           return done(false, "airlock: " + verdict.message, "", nullptr);
+                         with_secret(resource, host, grant->id, done);
+                       });
+  }
+
+  // The host RESOURCE is allowed (by GRANT): when a secret is granted for
+  // it, its value is read now, for this connection only, and the connection
+  // is intercepted; when that value cannot be had, the connection is refused
+  // rather than sent on without it.
+  void with_secret(const std::string& resource, const std::string& host, const std::string& grant, Decided done) {
+    SandboxSession* session = portal_->session(session_);
+    if (!session) return done(false, "airlock: the session ended", "", nullptr);
+    const GrantRecord* secret = nullptr;
+    for (const auto& held : session->grants())
+      if (held.kind == "secret" && held.host == resource && (held.expires == 0 || g_get_real_time() < held.expires)) {
+        secret = &held;
+        break;
+      }
+    if (!secret) return done(true, "", grant, nullptr);
+    std::string problem = origin_roots_error_;
+    g_autoptr(GError) error = nullptr;
+    g_autoptr(GTlsCertificate) certificate = nullptr;
+    if (problem.empty() && InterceptedTunnel::tls_available(&problem) &&
+        !(certificate = ca_->server_certificate(host, &error)))
+      problem = error->message;
+    if (!problem.empty())
+      return done(false, "airlock: the secret for " + resource + " cannot be put into its requests: " + problem, "",
+                  nullptr);
+    auto interception = std::make_shared<ProxyInterception>();
+    interception->certificate = G_TLS_CERTIFICATE(g_steal_pointer(&certificate));
+    interception->origin_database = origin_roots_ ? G_TLS_DATABASE(g_object_ref(origin_roots_)) : nullptr;
+    interception->injection.header = secret->header;
+    interception->injection.placeholder = secret->placeholder;
+    interception->grant = secret->id;
+    std::string name = secret->resource, session_id = session_;
+    Portal* portal = portal_;
+    portal_->secrets().lookup(name, [portal, session_id, name, resource, grant, interception, done](
+                                        SecretLookup got, SecretBytes value, const std::string& lookup_error) {
+      SandboxSession* s = portal->session(session_id);
+      if (!s) return done(false, "airlock: the session ended", "", nullptr);
+      if (got != SecretLookup::kFound) {
+        portal->audit({.event = "use", .kind = "secret", .resource = name, .access = "read",
+                       .rule = "for " + resource + ": cannot be read", .outcome = "error"},
+                      s);
+        return done(false, "airlock: the secret " + name + " for " + resource + " cannot be read" +
+                               (lookup_error.empty() ? std::string() : ": " + lookup_error),
+                    "", nullptr);
+      }
+      interception->injection.value = std::make_shared<const SecretBytes>(std::move(value));
+      done(true, "", grant, interception);
     });
   }
 
@@ -179,36 +241,81 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
 
   void report(const ProxyReport& report) override {
     SandboxSession* session = portal_->session(session_);
-    // "Once" is one connection: its grant ends with it.
-    if (session && !report.grant.empty())
+    // "Once" is one connection: its grants, the host's and the secret's, end with it.
+    for (const std::string& id : {report.grant, report.secret_grant}) {
+      if (!session || id.empty()) continue;
       for (const auto& held : session->grants())
-        if (held.id == report.grant && held.kind == "host" && held.scope == "once") {
+        if (held.id == id && held.scope == "once") {
           std::string unused;
           portal_->revoke(session, held.id, &unused, "expire");
           break;
         }
+    }
     std::string why;
     std::string resource = canonical_host(target_resource(report.target), &why);
     if (!session || resource.empty()) return;
     std::string detail = (report.address.empty() ? std::string() : "address " + report.address + ", ") +
                          std::to_string(report.bytes_up) + " bytes up, " + std::to_string(report.bytes_down) +
                          " bytes down, " + std::to_string(report.duration_us / 1000) + " ms";
+    std::string outcome = report.outcome == "allow" ? "allow" : (report.outcome == "deny" ? "deny" : "error");
     portal_->audit({.event = "use", .kind = "host", .resource = resource, .access = "read", .rule = detail,
-                    .outcome = report.outcome == "allow" ? "allow" : (report.outcome == "deny" ? "deny" : "error")},
+                    .outcome = outcome},
                    session);
+    if (!report.secret_grant.empty())
+      portal_->audit({.event = "use", .kind = "secret", .resource = secret_name_of(report.secret_grant, session),
+                      .access = "read", .rule = "put into the requests to " + resource, .outcome = outcome},
+                     session);
   }
 
+  const std::string& ca_pem() const { return ca_->certificate_pem(); }
+
  private:
+  static std::string secret_name_of(const std::string& grant, SandboxSession* session) {
+    for (const auto& held : session->grants())
+      if (held.id == grant) return held.resource;
+    return "(grant " + grant + ")";
+  }
+
   Portal* portal_;
   std::string session_;
+  std::unique_ptr<SessionCa> ca_;
+  GTlsDatabase* origin_roots_;  // borrowed from NetworkAccess; nullptr: the system's
+  std::string origin_roots_error_;  // why no origin can be verified: intercept nothing
   SessionProxy proxy_;
 };
 
-NetworkAccess::NetworkAccess(Portal* portal) : portal_(portal) {}
-NetworkAccess::~NetworkAccess() = default;
+NetworkAccess::NetworkAccess(Portal* portal) : portal_(portal) {
+  // For tests: the roots that verify the origins of intercepted hosts, in
+  // place of the system's.
+  if (const char* roots = g_getenv("AIRLOCK_INTERCEPT_ROOTS")) {
+    g_autoptr(GError) error = nullptr;
+    origin_roots_ = InterceptedTunnel::database_from_pem_file(roots, &error);
+    if (!origin_roots_) origin_roots_error_ = std::string("AIRLOCK_INTERCEPT_ROOTS: ") + error->message;
+    if (!origin_roots_) g_warning("%s: no intercepted host will be reached", origin_roots_error_.c_str());
+  }
+}
+
+NetworkAccess::~NetworkAccess() {
+  sessions_.clear();
+  g_clear_object(&origin_roots_);
+}
 
 bool NetworkAccess::start_session(SandboxSession* session, int listener, GError** error) {
-  auto decider = std::make_unique<SessionDecider>(portal_, session->info().id);
+  // The session's own certificate authority, trusted inside its sandbox
+  // only, for the hosts its secrets are put into.
+  std::unique_ptr<SessionCa> ca = SessionCa::create(session->info().id, error);
+  if (!ca) return false;
+  SecretBytes pem = SecretBytes::copy_of(ca->certificate_pem());
+  UniqueFd memfd(pem.to_sealed_memfd());
+  std::string message;
+  int failed = memfd ? session->trust(memfd.get(), &message) : errno;
+  if (failed != 0) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot give the sandbox its certificate authority: %s",
+                message.empty() ? g_strerror(failed) : message.c_str());
+    return false;
+  }
+  auto decider = std::make_unique<SessionDecider>(portal_, session->info().id, std::move(ca), origin_roots_,
+                                                  origin_roots_error_);
   if (!decider->serve(listener, error)) return false;
   sessions_[session->info().id] = std::move(decider);
   return true;

@@ -36,6 +36,8 @@ class NetworkAccess {
 
  private:
   Portal* portal_;
+  GTlsDatabase* origin_roots_ = nullptr;  // AIRLOCK_INTERCEPT_ROOTS, or nullptr for the system's
+  std::string origin_roots_error_;        // AIRLOCK_INTERCEPT_ROOTS that could not be read
   std::map<std::string, std::unique_ptr<SessionDecider>> sessions_;
 };
 

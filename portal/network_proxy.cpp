@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "intercepted_tunnel.h"
 #include "proxy_relay.h"
 
 namespace airlock {
@@ -134,7 +135,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   void read_more();
   void process();
   void begin_decision();
-  void on_decided(bool allow, const std::string& reason, const std::string& grant);
+  void on_decided(bool allow, const std::string& reason, const std::string& grant,
+                  std::shared_ptr<const ProxyInterception> with);
   void resolve();
   bool check_address(GInetAddress* address, bool literal);
   void connect_next();
@@ -174,6 +176,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   Refusal connect_refusal = Refusal::kUnreachable;
   std::string connect_error;
   std::shared_ptr<ProxyRelay> relay;
+  std::shared_ptr<const ProxyInterception> interception;  // for a host with a secret to put in
+  std::shared_ptr<InterceptedTunnel> tunnel;              // instead of RELAY, then
   std::string decision_ticket;  // while a person is asked: for ProxyDecider::withdraw()
   std::string end_outcome, end_message;  // of a refusal being written
   ProxyReport report;
@@ -384,17 +388,22 @@ void Connection::begin_decision() {
   if (literal != nullptr && !check_address(literal, true)) return;
   watch_hangup(true);
   std::weak_ptr<Connection> weak = shared_from_this();
-  std::string ticket = proxy->decider->decide(target, [weak](bool allow, const std::string& reason, const std::string& grant) {
-    if (auto self = weak.lock()) self->on_decided(allow, reason, grant);
-  });
+  std::string ticket = proxy->decider->decide(
+      target, [weak](bool allow, const std::string& reason, const std::string& grant,
+                     std::shared_ptr<const ProxyInterception> with) {
+        if (auto self = weak.lock()) self->on_decided(allow, reason, grant, std::move(with));
+      });
   if (phase == Phase::kDeciding) decision_ticket = ticket;
 }
 
-void Connection::on_decided(bool allow, const std::string& reason, const std::string& grant) {
+void Connection::on_decided(bool allow, const std::string& reason, const std::string& grant,
+                            std::shared_ptr<const ProxyInterception> with) {
   if (phase != Phase::kDeciding) return;
   decision_ticket.clear();
   watch_hangup(false);
   report.grant = grant;
+  if (target.protocol != "http") interception = std::move(with);
+  if (interception) report.secret_grant = interception->grant;
   if (!allow) {
     refuse(Refusal::kDenied, reason.empty() ? "airlock: " + format_host_port(target.host, target.port) +
                                                   " is not granted to this session"
@@ -528,10 +537,24 @@ void Connection::start_relay() {
   clear_timer();
   phase = Phase::kRelaying;
   std::weak_ptr<Connection> weak = shared_from_this();
+  auto done = [weak](const std::string& error) {
+    if (auto self = weak.lock()) self->finish("allow", error.empty() ? "" : "airlock: " + error);
+  };
+  if (interception) {
+    // The client's TLS starts after the proxy's reply; bytes sent ahead of
+    // it cannot be handed to a TLS server any more.
+    if (!first_up.empty()) return finish("error", "airlock: the client sent data before the tunnel was open");
+    g_autoptr(GSocketConnectable) identity = g_network_address_new(target.host.c_str(), target.port);
+    InterceptedTunnel::Options options;
+    options.server_certificate = interception->certificate;
+    options.origin_identity = identity;
+    options.origin_database = interception->origin_database;
+    options.injection = interception->injection;
+    tunnel = InterceptedTunnel::start(client, upstream, std::move(options), done);
+    return;
+  }
   relay = ProxyRelay::start(client, upstream, std::move(first_up),
-                            [weak](const std::string& error) {
-                              if (auto self = weak.lock()) self->finish("allow", error.empty() ? "" : "airlock: " + error);
-                            });
+                            done);
 }
 
 void Connection::write_client(std::string data) {
@@ -605,6 +628,11 @@ void Connection::finish(const std::string& outcome, const std::string& message) 
     report.bytes_down = relay->bytes_down();
     relay->stop();
   }
+  if (tunnel) {
+    report.bytes_up = tunnel->bytes_up();
+    report.bytes_down = tunnel->bytes_down();
+    tunnel->stop();
+  }
   // Closing the sockets now (not when the last pending operation lets go)
   // is what makes revocation immediate.
   g_socket_close(client_socket(), nullptr);
@@ -619,6 +647,11 @@ void Connection::finish(const std::string& outcome, const std::string& message) 
 }
 
 }  // namespace
+
+ProxyInterception::~ProxyInterception() {
+  g_clear_object(&certificate);
+  g_clear_object(&origin_database);
+}
 
 SessionProxy::Impl::Impl(ProxyDecider* decider_, ProxyLimits limits_)
     : decider(decider_),
@@ -730,8 +763,9 @@ bool SessionProxy::serve(int listening_fd, GError** error) {
 void SessionProxy::close_grant(const std::string& grant) {
   std::vector<std::shared_ptr<Connection>> cut;
   for (auto& [id, connection] : impl_->connections) {
-    if (connection->phase != Phase::kDeciding && connection->phase != Phase::kRefusing &&
-        !connection->report.grant.empty() && connection->report.grant == grant) {
+    bool by_grant = !connection->report.grant.empty() && connection->report.grant == grant;
+    bool by_secret = connection->interception && connection->interception->grant == grant;
+    if (connection->phase != Phase::kDeciding && connection->phase != Phase::kRefusing && (by_grant || by_secret)) {
       cut.push_back(connection);
     }
   }

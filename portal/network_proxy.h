@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "credential_rewriter.h"
 #include "proxy_address.h"
 #include "proxy_request.h"
 
@@ -32,6 +33,23 @@ struct ProxyReport {
   std::string outcome;      // allow | deny | error
   std::string message;      // why it was refused or how it ended ("" for a clean end)
   std::string grant;        // what allowed it, as decide() named it
+  std::string secret_grant;  // the grant of the secret put into its requests, if any (bytes: plaintext)
+};
+
+// A host whose requests carry a secret (DESIGN.md, "Secrets"): the proxy
+// ends the agent's TLS with CERTIFICATE (from the session's certificate
+// authority), verifies the origin against ORIGIN_DATABASE (nullptr: the
+// system's roots) and swaps the placeholder for the value (InterceptedTunnel)
+// instead of relaying bytes. Holds its references.
+struct ProxyInterception {
+  ProxyInterception() = default;
+  ~ProxyInterception();
+  ProxyInterception(const ProxyInterception&) = delete;
+  ProxyInterception& operator=(const ProxyInterception&) = delete;
+  GTlsCertificate* certificate = nullptr;
+  GTlsDatabase* origin_database = nullptr;
+  Injection injection;
+  std::string grant;  // the secret's grant: revoking it cuts the connection
 };
 
 // Implemented by the portal, one per session. Its calls come from the main
@@ -39,7 +57,10 @@ struct ProxyReport {
 class ProxyDecider {
  public:
   virtual ~ProxyDecider() = default;
-  using Decided = std::function<void(bool allow, const std::string& reason, const std::string& grant)>;
+  // INTERCEPTION, for an allowed host that has one, replaces the tunnel of a
+  // CONNECT or SOCKS5 connection (plain HTTP is never given a secret).
+  using Decided = std::function<void(bool allow, const std::string& reason, const std::string& grant,
+                                     std::shared_ptr<const ProxyInterception> interception)>;
   // May TARGET be reached? DONE is called exactly once, possibly much later
   // (a person may be asked), possibly from within decide(); a connection that
   // ended meanwhile ignores it. The wait is bounded by the decider alone.
@@ -74,7 +95,8 @@ class SessionProxy {
   // Accepts clients on LISTENING_FD, a listening unix (or TCP) stream socket,
   // which it takes in every case. Once only.
   bool serve(int listening_fd, GError** error);
-  // Revocation: every open connection that GRANT allowed is closed, now.
+  // Revocation: every open connection that GRANT allowed, or whose secret
+  // it gave, is closed, now.
   void close_grant(const std::string& grant);
   // Accepted and not yet ended.
   size_t open_connections() const;

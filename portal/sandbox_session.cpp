@@ -193,6 +193,10 @@ int SandboxSession::unmount(const std::string& canonical, std::string* message) 
   return call_supervisor(control_.get(), ++seq_, ControlOp::kRevoke, 0, canonical, -1, message);
 }
 
+int SandboxSession::trust(int memfd, std::string* message) {
+  return call_supervisor(control_.get(), ++seq_, ControlOp::kTrust, 0, "", memfd, message);
+}
+
 int SandboxSession::unmount_all(std::string* message) {
   return call_supervisor(control_.get(), ++seq_, ControlOp::kRevokeAll, 0, "", -1, message);
 }

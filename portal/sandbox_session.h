@@ -69,6 +69,9 @@ class SandboxSession {
   // sentence in *MESSAGE.
   int mount(const std::string& canonical, int fd, bool read_only, std::string* message);
   int unmount(const std::string& canonical, std::string* message);
+  // Has the supervisor write the session's certificate authority (PEM in
+  // MEMFD) where the sandbox's TLS clients look (kCaBundleInside).
+  int trust(int memfd, std::string* message);
   // Detaches every grant any portal made in this session (after a restart,
   // when their scopes are unknown).
   int unmount_all(std::string* message);

@@ -125,17 +125,31 @@ void SecretAccess::lookup(const std::string& name,
                           std::function<void(SecretLookup, SecretBytes, const std::string&)> done) {
   secret_service::lookup(name, [this, name, done](SecretLookup got, SecretBytes value, const std::string& error) {
     if (got == SecretLookup::kFound) return done(got, std::move(value), "");
-    // Not in the Secret Service (or there is none): the file store.
-    std::string file_error;
-    SecretBytes from_file;
-    SecretLookup in_file = files_.get(file_key_, name, &from_file, &file_error);
-    if (in_file == SecretLookup::kMissing && got == SecretLookup::kError && !files_.exists()) {
-      // No file store either: say why the Secret Service could not answer,
-      // unless it is simply not there.
-      g_debug("secret %s: %s", name.c_str(), error.c_str());
+    // Not in the Secret Service (or there is none): the file store, whose
+    // key the Secret Service may keep.
+    if (got == SecretLookup::kError) g_debug("secret %s: %s", name.c_str(), error.c_str());
+    if (file_key_.empty() && files_.has(name) && files_.key_in_keyring()) {
+      secret_service::lookup_key(files_.dir(), [this, name, done](SecretLookup found, SecretBytes key, const std::string&) {
+        std::string unused;
+        if (found == SecretLookup::kFound && files_.check_key(key, &unused)) file_key_ = std::move(key);
+        read_file_store(name, done);
+      });
+      return;
     }
-    done(in_file, std::move(from_file), file_error);
+    read_file_store(name, done);
   });
+}
+
+void SecretAccess::read_file_store(const std::string& name,
+                                   const std::function<void(SecretLookup, SecretBytes, const std::string&)>& done) {
+  std::string error;
+  SecretBytes value;
+  SecretLookup got = files_.get(file_key_, name, &value, &error);
+  if (got == SecretLookup::kLocked && files_.key_in_keyring()) {
+    got = SecretLookup::kError;
+    error = "the file store's key is not in the Secret Service, or the keyring is locked";
+  }
+  done(got, std::move(value), error);
 }
 
 void SecretAccess::expire_after(const std::string& session, const std::string& id, unsigned seconds) {
@@ -204,7 +218,8 @@ gboolean SecretAccess::handle_request_secret(GObject* skeleton, GDBusMethodInvoc
         !expired(held)) {
       Verdict already;
       already.outcome = "granted";
-      return request->respond(kResponseGranted, response_results(secret, already, &held)), TRUE;
+      request->respond(kResponseGranted, response_results(secret, already, &held));
+      return TRUE;
     }
   portal->audit({.event = "request", .kind = "secret", .resource = secret, .access = "read"}, asker);
   // Nobody is asked for a secret that is not there.

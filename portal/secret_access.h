@@ -42,6 +42,8 @@ class SecretAccess {
                                         GVariant* options, gpointer data);
   static gboolean handle_retrieve_secret(GObject* skeleton, GDBusMethodInvocation* invocation, GUnixFDList* fds,
                                          const char* grant, gpointer data);
+  void read_file_store(const std::string& name,
+                       const std::function<void(SecretLookup, SecretBytes, const std::string&)>& done);
   // Ends grant ID of SESSION after SECONDS.
   void expire_after(const std::string& session, const std::string& id, unsigned seconds);
 

@@ -107,6 +107,7 @@ bool write_private(const std::string& path, const std::string& bytes, std::strin
 }
 
 struct KeyFile {
+  bool keyring = false;  // the key is in the Secret Service, not derived
   std::string salt, check;
   unsigned iterations = 0;
 };
@@ -125,6 +126,11 @@ bool read_key_file(const std::string& dir, KeyFile* out, std::string* error) {
   g_autofree char* salt = g_key_file_get_string(file, "store", "salt", nullptr);
   g_autofree char* check = g_key_file_get_string(file, "store", "check", nullptr);
   guint64 iterations = g_key_file_get_uint64(file, "store", "iterations", nullptr);
+  out->keyring = kdf && strcmp(kdf, "keyring") == 0;
+  if (out->keyring && check) {
+    out->check = unbase64(check);
+    return true;
+  }
   if (!kdf || strcmp(kdf, "pbkdf2-sha256") != 0 || !salt || !check || iterations < 1000 || iterations > 100000000) {
     *error = path + ": not a key file of this version of Airlock (kdf, salt, check, iterations)";
     return false;
@@ -154,13 +160,38 @@ std::string SecretFileStore::default_dir() { return std::string(g_get_user_data_
 
 bool SecretFileStore::exists() const { return g_file_test((dir_ + "/" + kKeyFile).c_str(), G_FILE_TEST_EXISTS); }
 
+namespace {
+
+// A new store's folder and key file; KEY is its key, SALT "" for one whose
+// key is kept in the Secret Service.
+bool write_new_store(const std::string& dir, const SecretBytes& key, const std::string& salt, std::string* error) {
+  if (g_mkdir_with_parents(dir.c_str(), 0700) < 0) {
+    *error = "cannot create " + dir + ": " + g_strerror(errno);
+    return false;
+  }
+  if (g_file_test((dir + "/" + kKeyFile).c_str(), G_FILE_TEST_EXISTS)) {
+    *error = "there is a secret store in " + dir + " already";
+    return false;
+  }
+  std::string check;
+  if (!seal(key, kKeyFile, kCheckText, &check, error)) return false;
+  g_autoptr(GKeyFile) file = g_key_file_new();
+  g_key_file_set_string(file, "store", "kdf", salt.empty() ? "keyring" : "pbkdf2-sha256");
+  if (!salt.empty()) {
+    g_key_file_set_uint64(file, "store", "iterations", SecretFileStore::kIterations);
+    g_key_file_set_string(file, "store", "salt", base64(salt).c_str());
+  }
+  g_key_file_set_string(file, "store", "check", base64(check).c_str());
+  gsize length = 0;
+  g_autofree char* text = g_key_file_to_data(file, &length, nullptr);
+  return write_private(dir + "/" + kKeyFile, std::string(text, length), error);
+}
+
+}  // namespace
+
 bool SecretFileStore::create(const SecretBytes& passphrase, SecretBytes* key, std::string* error) {
   if (passphrase.size() < 8) {
     *error = "the passphrase is shorter than 8 characters: choose a longer one";
-    return false;
-  }
-  if (g_mkdir_with_parents(dir_.c_str(), 0700) < 0) {
-    *error = "cannot create " + dir_ + ": " + g_strerror(errno);
     return false;
   }
   if (exists()) {
@@ -169,27 +200,45 @@ bool SecretFileStore::create(const SecretBytes& passphrase, SecretBytes* key, st
   }
   std::string salt(kSaltBytes, '\0');
   SecretBytes derived;
-  std::string check;
   if (gnutls_rnd(GNUTLS_RND_RANDOM, salt.data(), salt.size()) < 0 || !derive(passphrase, salt, kIterations, &derived)) {
     *error = "cannot derive a key";
     return false;
   }
-  if (!seal(derived, kKeyFile, kCheckText, &check, error)) return false;
-  g_autoptr(GKeyFile) file = g_key_file_new();
-  g_key_file_set_string(file, "store", "kdf", "pbkdf2-sha256");
-  g_key_file_set_uint64(file, "store", "iterations", kIterations);
-  g_key_file_set_string(file, "store", "salt", base64(salt).c_str());
-  g_key_file_set_string(file, "store", "check", base64(check).c_str());
-  gsize length = 0;
-  g_autofree char* text = g_key_file_to_data(file, &length, nullptr);
-  if (!write_private(dir_ + "/" + kKeyFile, std::string(text, length), error)) return false;
+  if (!write_new_store(dir_, derived, salt, error)) return false;
   *key = std::move(derived);
   return true;
+}
+
+bool SecretFileStore::create_with_keyring(SecretBytes* key, std::string* error) {
+  if (exists()) {
+    *error = "there is a secret store in " + dir_ + " already";
+    return false;
+  }
+  SecretBytes random(kKeyBytes);
+  if (gnutls_rnd(GNUTLS_RND_KEY, random.data(), random.size()) < 0) {
+    *error = "cannot make a key";
+    return false;
+  }
+  // The key goes to the keyring before the store names it there.
+  if (!secret_service::store_key(dir_, random, error)) return false;
+  if (!write_new_store(dir_, random, "", error)) return false;
+  *key = std::move(random);
+  return true;
+}
+
+bool SecretFileStore::key_in_keyring() const {
+  KeyFile file;
+  std::string unused;
+  return read_key_file(dir_, &file, &unused) && file.keyring;
 }
 
 bool SecretFileStore::unlock(const SecretBytes& passphrase, SecretBytes* key, std::string* error) {
   KeyFile file;
   if (!read_key_file(dir_, &file, error)) return false;
+  if (file.keyring) {
+    *error = "the key of the secret store in " + dir_ + " is in the Secret Service, not a passphrase";
+    return false;
+  }
   SecretBytes derived;
   if (!derive(passphrase, file.salt, file.iterations, &derived)) {
     *error = "cannot derive a key";

@@ -20,6 +20,19 @@ const SecretSchema* schema() {
   return &the_schema;
 }
 
+const SecretSchema* key_schema() {
+  static const SecretSchema the_schema = {
+      "org.airlock.StoreKey",
+      SECRET_SCHEMA_NONE,
+      {{"airlock-store", SECRET_SCHEMA_ATTRIBUTE_STRING}, {nullptr, SECRET_SCHEMA_ATTRIBUTE_STRING}},
+      0, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  return &the_schema;
+}
+
+using Callback = std::function<void(SecretLookup, SecretBytes, const std::string&)>;
+
+void on_lookup(GObject*, GAsyncResult* result, gpointer data);
+
 SecretLookup take(SecretValue* found, GError* gerror, SecretBytes* value, std::string* error) {
   if (gerror) {
     *error = std::string("the Secret Service: ") + gerror->message;
@@ -70,21 +83,46 @@ SecretLookup lookup_sync(const std::string& name, SecretBytes* value, std::strin
   return take(found, gerror, value, error);
 }
 
-void lookup(const std::string& name, std::function<void(SecretLookup, SecretBytes, const std::string&)> done) {
-  auto* callback = new std::function<void(SecretLookup, SecretBytes, const std::string&)>(std::move(done));
-  secret_password_lookup(
-      schema(), nullptr,
-      +[](GObject*, GAsyncResult* result, gpointer data) {
-        std::unique_ptr<std::function<void(SecretLookup, SecretBytes, const std::string&)>> cb(
-            static_cast<std::function<void(SecretLookup, SecretBytes, const std::string&)>*>(data));
-        g_autoptr(GError) gerror = nullptr;
-        SecretValue* found = secret_password_lookup_binary_finish(result, &gerror);
-        SecretBytes value;
-        std::string error;
-        SecretLookup got = take(found, gerror, &value, &error);
-        (*cb)(got, std::move(value), error);
-      },
-      callback, "airlock-name", name.c_str(), nullptr);
+namespace {
+
+void on_lookup(GObject*, GAsyncResult* result, gpointer data) {
+  std::unique_ptr<Callback> callback(static_cast<Callback*>(data));
+  g_autoptr(GError) gerror = nullptr;
+  SecretValue* found = secret_password_lookup_binary_finish(result, &gerror);
+  SecretBytes value;
+  std::string error;
+  SecretLookup got = take(found, gerror, &value, &error);
+  (*callback)(got, std::move(value), error);
+}
+
+}  // namespace
+
+void lookup(const std::string& name, Callback done) {
+  secret_password_lookup(schema(), nullptr, on_lookup, new Callback(std::move(done)), "airlock-name", name.c_str(),
+                         nullptr);
+}
+
+bool store_key(const std::string& store_dir, const SecretBytes& key, std::string* error) {
+  SecretValue* secret = secret_value_new(key.data(), static_cast<gssize>(key.size()), "application/octet-stream");
+  g_autoptr(GError) gerror = nullptr;
+  gboolean ok = secret_password_store_binary_sync(key_schema(), SECRET_COLLECTION_DEFAULT,
+                                                  "Airlock secret store key", secret, nullptr, &gerror,
+                                                  "airlock-store", store_dir.c_str(), nullptr);
+  secret_value_unref(secret);
+  if (!ok) *error = std::string("the Secret Service: ") + (gerror ? gerror->message : "it refused to store the key");
+  return ok;
+}
+
+SecretLookup lookup_key_sync(const std::string& store_dir, SecretBytes* key, std::string* error) {
+  g_autoptr(GError) gerror = nullptr;
+  SecretValue* found = secret_password_lookup_binary_sync(key_schema(), nullptr, &gerror, "airlock-store",
+                                                          store_dir.c_str(), nullptr);
+  return take(found, gerror, key, error);
+}
+
+void lookup_key(const std::string& store_dir, Callback done) {
+  secret_password_lookup(key_schema(), nullptr, on_lookup, new Callback(std::move(done)), "airlock-store",
+                         store_dir.c_str(), nullptr);
 }
 
 bool remove(const std::string& name, bool* removed, std::string* error) {

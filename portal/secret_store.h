@@ -24,9 +24,10 @@ std::string secret_name_problem(std::string_view name);
 
 enum class SecretLookup { kFound, kMissing, kLocked, kError };
 
-// The file store. Its directory holds "store.key" (the key derivation's
-// salt and iterations, and a value sealed with the key to check a
-// passphrase) and one file per secret.
+// The file store. Its directory holds "store.key" (where the key comes
+// from: a passphrase, with the derivation's salt and iterations, or the
+// Secret Service; and a value sealed with the key, to check it) and one
+// file per secret.
 class SecretFileStore {
  public:
   explicit SecretFileStore(std::string dir);
@@ -38,6 +39,11 @@ class SecretFileStore {
   // A new store (an existing one is an error) whose key comes from
   // PASSPHRASE; *KEY is that key.
   bool create(const SecretBytes& passphrase, SecretBytes* key, std::string* error);
+  // A new store whose key is random and kept in the Secret Service (which
+  // must be there), for machines that have one: no passphrase to type.
+  bool create_with_keyring(SecretBytes* key, std::string* error);
+  // Whether the store's key is in the Secret Service (secret_service::lookup_key).
+  bool key_in_keyring() const;
   // The key of PASSPHRASE, if it is the store's.
   bool unlock(const SecretBytes& passphrase, SecretBytes* key, std::string* error);
   // Whether KEY is the store's key.
@@ -69,6 +75,12 @@ SecretLookup lookup_sync(const std::string& name, SecretBytes* value, std::strin
 void lookup(const std::string& name, std::function<void(SecretLookup, SecretBytes, const std::string& error)> done);
 bool remove(const std::string& name, bool* removed, std::string* error);
 std::vector<std::string> list(std::string* error);
+// The key of the file store in STORE_DIR, when the Secret Service keeps it
+// (schema org.airlock.StoreKey, attribute airlock-store).
+bool store_key(const std::string& store_dir, const SecretBytes& key, std::string* error);
+SecretLookup lookup_key_sync(const std::string& store_dir, SecretBytes* key, std::string* error);
+void lookup_key(const std::string& store_dir,
+                std::function<void(SecretLookup, SecretBytes, const std::string& error)> done);
 
 }  // namespace secret_service
 

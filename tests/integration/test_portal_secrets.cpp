@@ -254,21 +254,32 @@ TEST_F(PortalSecrets, TheValueIsInNoLogNoArgvAndNoOtherProcess) {
   auto agent = start_agent({"--verbose"}, "airlock-request secret gh-token --exec -- sh -c 'touch " + exchange_ +
                                               "/ready; exec sleep 30.5'");
   ASSERT_TRUE(wait_for_file(exchange_ + "/ready")) << agent->err();
+  // The command is `sleep 30.5` once its shell has exec'd: until then, the
+  // shell (the same process) holds it.
+  const std::string command("sleep\0" "30.5\0", 11);
   int holders = 0;
-  DIR* proc = opendir("/proc");
-  ASSERT_NE(proc, nullptr);
-  while (dirent* entry = readdir(proc)) {
-    if (!g_ascii_isdigit(entry->d_name[0])) continue;
-    std::string dir = std::string("/proc/") + entry->d_name;
-    std::string cmdline = file_bytes(dir + "/cmdline");
-    std::string environ = file_bytes(dir + "/environ");
-    EXPECT_EQ(cmdline.find(kValue), std::string::npos) << "in the argv of " << dir;
-    if (environ.find(kValue) == std::string::npos) continue;
-    // Only the command it was handed to.
-    EXPECT_EQ(cmdline, std::string("sleep\0" "30.5\0", 11)) << "in the environment of " << dir << ": " << cmdline;
-    ++holders;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    holders = 0;
+    bool command_seen = false;
+    std::vector<std::string> leaks;
+    DIR* proc = opendir("/proc");
+    ASSERT_NE(proc, nullptr);
+    while (dirent* entry = readdir(proc)) {
+      if (!g_ascii_isdigit(entry->d_name[0])) continue;
+      std::string dir = std::string("/proc/") + entry->d_name;
+      std::string cmdline = file_bytes(dir + "/cmdline");
+      std::string environ = file_bytes(dir + "/environ");
+      if (cmdline.find(kValue) != std::string::npos) leaks.push_back("the argv of " + dir);
+      if (environ.find(kValue) == std::string::npos) continue;
+      ++holders;
+      if (cmdline == command) command_seen = true;
+      else if (cmdline.find("exec sleep 30.5") == std::string::npos) leaks.push_back("the environment of " + dir + ": " + cmdline);
+    }
+    closedir(proc);
+    EXPECT_TRUE(leaks.empty()) << leaks[0];
+    if (command_seen || !leaks.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  closedir(proc);
   EXPECT_EQ(holders, 1) << "the command holds the value in its environment";
   // The portal, which reads values, is undumpable: the user's own processes
   // (an agent's among them) cannot read its memory or environment.
@@ -303,6 +314,19 @@ TEST_F(PortalSecrets, TheSecretServiceServesItsValues) {
   keyring.input = "keyring-password";
   Result started = run({daemon, "--unlock", "--components=secrets", "--daemonize"}, keyring);
   ASSERT_EQ(started.status, 0) << started.err;
+  // It forks before it is on the bus.
+  bool on_bus = false;
+  for (int i = 0; i < 200 && !on_bus; ++i) {
+    g_autoptr(GVariant) owner = g_dbus_connection_call_sync(
+        connection(), "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+        g_variant_new("(s)", "org.freedesktop.secrets"), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, nullptr,
+        nullptr);
+    gboolean has = FALSE;
+    if (owner) g_variant_get(owner, "(b)", &has);
+    on_bus = has;
+    if (!on_bus) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(on_bus) << "gnome-keyring-daemon did not come onto the bus";
   Result added = add_secret("registry-token", kValue, "keyring");
   ASSERT_EQ(added.status, 0) << added.err;
   EXPECT_NE(added.out.find("Secret Service"), std::string::npos) << added.out;
@@ -314,12 +338,170 @@ TEST_F(PortalSecrets, TheSecretServiceServesItsValues) {
   Result agent = run_agent({}, exec_recording_hash("registry-token"));
   EXPECT_NE(agent.out.find("rc=0"), std::string::npos) << agent.out << agent.err;
   EXPECT_EQ(recorded_hash(), sha256(kValue));
+  // With a Secret Service, the file store keeps its key there: no
+  // passphrase, and a portal that restarted reads it by itself.
+  Options value = options();
+  value.input = "file-value-with-keyring-key";
+  Result file_added = airlock({"secret", "add", "--store=file", "file-token"}, value);
+  ASSERT_EQ(file_added.status, 0) << file_added.err;
+  EXPECT_NE(Scratch::read_file(scratch_.path("data") + "/airlock/secrets/store.key").find("kdf=keyring"),
+            std::string::npos);
+  kill(portal_pid(), SIGKILL);
+  auto third = prompter({"--answer=allow", "--kind=secret"});
+  Result from_file = run_agent({}, "airlock-request secret file-token --print; echo; echo rc=$?");
+  EXPECT_NE(from_file.out.find("file-value-with-keyring-key\n"), std::string::npos) << from_file.out << from_file.err;
   Result removed = airlock({"secret", "rm", "registry-token"}, options());
   EXPECT_EQ(removed.status, 0) << removed.err;
   auto again = prompter({"--answer=allow", "--kind=secret"});
   Result missing = run_agent({}, "airlock-request secret registry-token --print; echo rc=$?");
   EXPECT_NE(missing.out.find("rc=2"), std::string::npos) << missing.out << missing.err;
   EXPECT_NE(missing.err.find("no secret named registry-token"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace airlock::test
+
+namespace airlock::test {
+namespace {
+
+// An HTTPS origin on the host's loopback whose certificate a test root
+// signed; it records the Authorization header it got and echoes it back.
+constexpr const char kEchoServer[] = R"(import http.server, ssl, sys
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        got = self.headers.get('Authorization', '')
+        with open(sys.argv[3], 'a') as seen:
+            seen.write(got + '\n')
+        body = ('you sent: ' + got + '\n').encode()
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer((sys.argv[1], 0), Echo)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print('port', server.server_address[1], flush=True)
+server.serve_forever()
+)";
+
+class PortalInjection : public PortalSecrets {
+ protected:
+  void SetUp() override {
+    // The portal verifies intercepted origins against the test root, which
+    // must exist before the bus starts it.
+    make_certificates();
+    setenv("AIRLOCK_INTERCEPT_ROOTS", (pki_ + "/root.pem").c_str(), 1);
+    PortalSecrets::SetUp();
+  }
+  void TearDown() override {
+    servers_.clear();
+    PortalSecrets::TearDown();
+    unsetenv("AIRLOCK_INTERCEPT_ROOTS");
+  }
+
+  void make_certificates() {
+    pki_ = scratch_.path("pki");
+    mkdir(pki_.c_str(), 0755);
+    Result made = run({"/bin/bash", "-c",
+                       "set -e; cd \"$0\"; "
+                       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key "
+                       "-out root.pem -days 2 -subj '/CN=Airlock test root' "
+                       "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null; "
+                       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key "
+                       "-out server.csr -subj /CN=127.0.0.2 2>/dev/null; "
+                       "printf 'subjectAltName=IP:127.0.0.2\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' "
+                       "> server.ext; "
+                       "openssl x509 -req -in server.csr -CA root.pem -CAkey root.key -CAcreateserial -days 2 "
+                       "-extfile server.ext -out server.pem 2>/dev/null; cat server.pem server.key > server-key.pem; "
+                       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout rogue.key "
+                       "-out rogue.pem -days 2 -subj /CN=127.0.0.2 -addext subjectAltName=IP:127.0.0.2 2>/dev/null; "
+                       "cat rogue.pem rogue.key > rogue-key.pem",
+                       pki_});
+    ASSERT_EQ(made.status, 0) << made.err;
+  }
+
+  // Starts an HTTPS echo origin on 127.0.0.2; its port.
+  std::string serve_https(const std::string& seen_file, const std::string& key = "server-key.pem") {
+    Scratch::write_file(pki_ + "/echo.py", kEchoServer);
+    servers_.push_back(std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/python3", "-u", pki_ + "/echo.py", "127.0.0.2", pki_ + "/" + key,
+                                 seen_file},
+        Options{}));
+    Child& server = *servers_.back();
+    EXPECT_TRUE(server.wait_for_output("\n")) << server.err();
+    std::string out = server.out();
+    return out.substr(5, out.find('\n') - 5);
+  }
+
+  std::string pki_;
+  std::vector<std::unique_ptr<Child>> servers_;
+};
+
+TEST_F(PortalInjection, TheProxyPutsTheValueIntoHttpsRequestsAndTheAgentSeesOnlyThePlaceholder) {
+  ASSERT_EQ(add_secret("gh-token", kValue).status, 0);
+  std::string seen = scratch_.path("seen");
+  std::string port = serve_https(seen);
+  std::string origin = "127.0.0.2:" + port;
+  write_policy("[Rule test-origin]\nKind=host\nMatch=" + origin + ";\nDecision=allow\n");
+  auto prompt = prompter({"--answer=allow", "--kind=secret", "--scope=task"});
+  Result agent = run_agent(
+      {}, "airlock-request secret gh-token --host " + origin +
+              " --exec -- sh -c 'echo \"agent holds: $GH_TOKEN\"; curl -sS --noproxy \"\" -x http://127.0.0.1:3128 "
+              "-H \"Authorization: Bearer $GH_TOKEN\" https://" + origin + "/'");
+  EXPECT_EQ(agent.status, 0) << agent.out << agent.err;
+  // The origin got the value...
+  EXPECT_EQ(Scratch::read_file(seen), std::string("Bearer ") + kValue + "\n");
+  // ...the agent held a placeholder, and the echo came back scrubbed.
+  EXPECT_NE(agent.out.find("agent holds: airlock-placeholder-"), std::string::npos) << agent.out;
+  EXPECT_NE(agent.out.find("you sent: Bearer " + std::string(strlen(kValue), '*')), std::string::npos)
+      << agent.out << agent.err;
+  EXPECT_EQ(agent.out.find(kValue), std::string::npos);
+  EXPECT_EQ(agent.err.find(kValue), std::string::npos);
+  bool used = false;
+  for (const auto& row : manager_list("AuditLog", g_variant_new("(a{sv})", nullptr))) {
+    used |= row.at("event") == "use" && row.at("kind") == "secret" && row.at("outcome") == "allow";
+    EXPECT_EQ(row.at("rule").find(kValue), std::string::npos);
+  }
+  EXPECT_TRUE(used) << "the injection is in the audit log";
+}
+
+TEST_F(PortalInjection, AHostWithoutSuchAGrantIsTunnelledUntouched) {
+  ASSERT_EQ(add_secret("gh-token", kValue).status, 0);
+  std::string injected_port = serve_https(scratch_.path("seen-injected"));
+  std::string plain_port = serve_https(scratch_.path("seen-plain"));
+  write_policy("[Rule test-origins]\nKind=host\nMatch=127.0.0.2:" + injected_port + ";127.0.0.2:" + plain_port +
+               ";\nDecision=allow\n");
+  ASSERT_EQ(run({"/bin/cp", pki_ + "/root.pem", exchange_ + "/root.pem"}).status, 0);
+  auto prompt = prompter({"--answer=allow", "--kind=secret", "--scope=task"});
+  // Trusting only the test root: the untouched host verifies (its own
+  // certificate came through); the intercepted one does not (the session's
+  // did).
+  std::string curl = "curl -sS -o /dev/null -w '%{http_code}\\n' --noproxy '' -x http://127.0.0.1:3128 --cacert " +
+                     exchange_ + "/root.pem https://127.0.0.2:";
+  Result agent = run_agent({}, "airlock-request secret gh-token --host 127.0.0.2:" + injected_port +
+                                   " --print >/dev/null; " + curl + plain_port + "/; echo plain=$?; " + curl +
+                                   injected_port + "/; echo injected=$?");
+  EXPECT_NE(agent.out.find("200\nplain=0"), std::string::npos) << agent.out << agent.err;
+  EXPECT_EQ(agent.out.find("injected=0"), std::string::npos) << agent.out << agent.err;
+}
+
+TEST_F(PortalInjection, AnOriginThatDoesNotVerifyGetsNothing) {
+  ASSERT_EQ(add_secret("gh-token", kValue).status, 0);
+  // Its certificate is its own, signed by no root the portal trusts.
+  std::string seen = scratch_.path("seen");
+  std::string port = serve_https(seen, "rogue-key.pem");
+  std::string origin = "127.0.0.2:" + port;
+  write_policy("[Rule test-origin]\nKind=host\nMatch=" + origin + ";\nDecision=allow\n");
+  auto prompt = prompter({"--answer=allow", "--kind=secret", "--scope=task"});
+  Result agent = run_agent({}, "airlock-request secret gh-token --host " + origin +
+                                   " --exec -- sh -c 'curl -sS --noproxy \"\" -x http://127.0.0.1:3128 "
+                                   "-H \"Authorization: Bearer $GH_TOKEN\" https://" + origin + "/; echo rc=$?'");
+  EXPECT_EQ(agent.out.find("rc=0"), std::string::npos) << agent.out << agent.err;
+  EXPECT_EQ(agent.out.find("you sent"), std::string::npos) << agent.out;
+  EXPECT_FALSE(g_file_test(seen.c_str(), G_FILE_TEST_EXISTS)) << "the origin got a request";
 }
 
 }  // namespace

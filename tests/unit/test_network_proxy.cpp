@@ -283,10 +283,10 @@ class FakeDecider : public ProxyDecider {
     std::string why = allow ? "" : reason;
     std::string grant = allow ? "grant:" + target.host : "";
     if (delay_ms == 0) {
-      done(answer, why, grant);
+      done(answer, why, grant, nullptr);
       return "";
     }
-    auto* later = new std::function<void()>([done, answer, why, grant] { done(answer, why, grant); });
+    auto* later = new std::function<void()>([done, answer, why, grant] { done(answer, why, grant, nullptr); });
     GSource* source = g_timeout_source_new(delay_ms);
     g_source_set_callback(
         source,

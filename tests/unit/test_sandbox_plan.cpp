@@ -221,7 +221,8 @@ std::vector<std::string> proxy_variables(const SandboxPlan& plan) {
   std::vector<std::string> found;
   for (const auto& entry : plan.environment) {
     std::string name = entry.substr(0, entry.find('='));
-    for (const char* proxy : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}) {
+    for (const char* proxy : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE",
+                              "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS"}) {
       g_autofree char* lower = g_ascii_strdown(proxy, -1);
       if (name == proxy || name == lower) found.push_back(entry);
     }
@@ -241,7 +242,12 @@ TEST(SandboxPlan, NetworkIsProxiedByDefault) {
   EXPECT_THAT(plan.environment, Contains("all_proxy=" + socks));
   EXPECT_THAT(plan.environment, Contains("NO_PROXY=localhost,127.0.0.1,::1"));
   EXPECT_THAT(plan.environment, Contains("no_proxy=localhost,127.0.0.1,::1"));
-  EXPECT_EQ(proxy_variables(plan).size(), 8u);
+  // TLS clients trust the session's authority beside the system's roots
+  // (the portal has the supervisor write both files).
+  for (const char* name : {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"})
+    EXPECT_THAT(plan.environment, Contains(std::string(name) + "=/run/airlock/ca-bundle.pem"));
+  EXPECT_THAT(plan.environment, Contains("NODE_EXTRA_CA_CERTS=/run/airlock/session-ca.pem"));
+  EXPECT_EQ(proxy_variables(plan).size(), 13u);
 
   auto init = init_options(plan);
   auto proxy = std::find(init.begin(), init.end(), "--proxy");
