@@ -12,6 +12,8 @@ PromptRequest PromptRequest::from_details(const QString& id, const QVariantMap& 
   request.resource = details.value(QStringLiteral("resource")).toString();
   request.access = details.value(QStringLiteral("access")).toString();
   request.reason = details.value(QStringLiteral("reason")).toString();
+  request.host = details.value(QStringLiteral("host")).toString();
+  request.header = details.value(QStringLiteral("header")).toString();
   request.pid = details.value(QStringLiteral("pid")).toUInt();
   request.dangerous = details.value(QStringLiteral("dangerous")).toBool();
   request.scopes = details.value(QStringLiteral("scopes")).toStringList();

@@ -17,6 +17,8 @@ struct PromptRequest {
   QString resource;  // canonical path, host:port or secret name
   QString access;    // read, write
   QString reason;    // the agent's own words: untrusted, shown as plain text
+  QString host;      // a secret for the proxy: the host:port it is sent to ("" otherwise)
+  QString header;    // ...and the request header it goes in
   uint pid = 0;
   bool dangerous = false;
   QStringList scopes;  // which of once, task, always may be offered

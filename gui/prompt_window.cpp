@@ -49,6 +49,9 @@ QString title_text(const PromptRequest& r) {
 
 QString access_phrase(const PromptRequest& r) {
   if (r.kind == QLatin1String("host")) return _("Network connection");
+  if (r.kind == QLatin1String("secret") && !r.host.isEmpty())
+    return _("Sent by Airlock to %1 in the %2 header; the agent gets a placeholder, never the value")
+        .arg(r.host, r.header);
   if (r.kind == QLatin1String("secret")) return _("Read the secret's value");
   return r.access == QLatin1String("write") ? _("Read and write") : _("Read only");
 }

@@ -206,6 +206,22 @@ TEST(PromptWindow, ASecretAsksForHowLongAndRemembersOnlyAfterConfirming) {
   EXPECT_EQ(answers.answers[1].results().value(QStringLiteral("ttl")).toUInt(), 0u);
 }
 
+TEST(PromptWindow, ASecretForTheProxyNamesTheHostAndHeaderItGoesTo) {
+  PromptWindow window;
+  QVariantMap details;
+  details.insert(QStringLiteral("profile"), QStringLiteral("claude"));
+  details.insert(QStringLiteral("kind"), QStringLiteral("secret"));
+  details.insert(QStringLiteral("resource"), QStringLiteral("github-token"));
+  details.insert(QStringLiteral("host"), QStringLiteral("api.github.com:443"));
+  details.insert(QStringLiteral("header"), QStringLiteral("Authorization"));
+  details.insert(QStringLiteral("scopes"), QStringList{QStringLiteral("once"), QStringLiteral("task")});
+  window.add(PromptRequest::from_details(QStringLiteral("1"), details));
+  QString access = child<QLabel>(window, "access")->text();
+  EXPECT_TRUE(access.contains(QStringLiteral("api.github.com:443"))) << access.toStdString();
+  EXPECT_TRUE(access.contains(QStringLiteral("Authorization"))) << access.toStdString();
+  EXPECT_TRUE(access.contains(QStringLiteral("placeholder"))) << access.toStdString();
+}
+
 TEST(PromptWindow, ClosingDeniesEverythingInIt) {
   PromptWindow window;
   Answers answers(window);
