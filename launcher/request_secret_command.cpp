@@ -82,6 +82,7 @@ SecretOptions parse(int argc, char** argv) {
        "SECONDS"},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, nullptr, nullptr},
       {}};
+  g_set_prgname("airlock-request secret");
   g_autoptr(GOptionContext) context = g_option_context_new("NAME (--exec [--env-name VAR | --fd N] -- COMMAND... | --print)");
   g_option_context_set_summary(context,
                                "Ask the person at the host, through the portal, for the secret NAME, and hand its\n"
