@@ -326,6 +326,10 @@ void FileAccess::on_verdict(const std::string& key, const Verdict& verdict) {
 // deny-list warning the person never saw. Anything else denies.
 bool FileAccess::narrow(InFlight* request, const std::string& chosen) {
   SandboxSession* session = portal_->session(request->session);
+  if (!session) {
+    respond(request, kResponseOther, "error", "the session ended; nothing was granted");
+    return false;
+  }
   const std::string& asked = request->host.canonical;
   auto refuse = [&](const std::string& why) {
     g_message("session %s: request for %s: the prompter's answer named %s instead, which is not granted: %s",
