@@ -35,7 +35,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
+
 namespace {
+
+using namespace airlock::bench;
 
 struct Config {
   std::string build, scratch;
@@ -49,75 +53,6 @@ pid_t g_agent = -1;
 GDBusConnection* g_bus = nullptr;
 void stop_started();
 
-[[noreturn]] void die(const std::string& what) {
-  fprintf(stderr, "bench-portal: %s\n", what.c_str());
-  stop_started();
-  exit(1);
-}
-
-[[noreturn]] void die_errno(const std::string& what) { die(what + ": " + strerror(errno)); }
-
-double now_ms() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
-void make_dir(const std::string& path, mode_t mode = 0755) {
-  if (g_mkdir_with_parents(path.c_str(), static_cast<int>(mode)) != 0) die_errno("cannot create " + path);
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  g_autoptr(GError) error = nullptr;
-  if (!g_file_set_contents(path.c_str(), text.c_str(), static_cast<gssize>(text.size()), &error))
-    die("cannot write " + path + ": " + error->message);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
-void require_executable(const std::string& path, const std::string& what) {
-  if (access(path.c_str(), X_OK) != 0)
-    die("cannot find " + what + " at " + path + " (" + strerror(errno) + "): build first (ninja -C BUILD_DIR)");
-}
-
-// Starts ARGV with stdin from /dev/null and stdout, stderr to files (or
-// inherited when empty).
-pid_t start(const std::vector<std::string>& argv, const std::string& out = "", const std::string& err = "") {
-  pid_t pid = fork();
-  if (pid < 0) die_errno("fork");
-  if (pid == 0) {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    int null = open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    if (!out.empty()) dup2(open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-    if (!err.empty()) dup2(open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
-    std::vector<char*> raw;
-    for (const auto& arg : argv) raw.push_back(const_cast<char*>(arg.c_str()));
-    raw.push_back(nullptr);
-    execv(raw[0], raw.data());
-    fprintf(stderr, "bench-portal: cannot run %s: %s\n", raw[0], strerror(errno));
-    _exit(127);
-  }
-  return pid;
-}
-
-int exit_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) die_errno("waitpid");
-  return exit_status(status);
-}
-
 // ---- statistics --------------------------------------------------------------
 
 std::vector<double> numbers(const std::string& csv) {
@@ -126,21 +61,6 @@ std::vector<double> numbers(const std::string& csv) {
   std::string item;
   while (std::getline(in, item, ',')) out.push_back(atof(item.c_str()));
   return out;
-}
-
-double quantile(std::vector<double> values, double q) {
-  if (values.empty()) return NAN;
-  std::sort(values.begin(), values.end());
-  size_t at = static_cast<size_t>(std::ceil(q * static_cast<double>(values.size()))) - (q > 0 ? 1 : 0);
-  return values[std::min(at, values.size() - 1)];
-}
-
-double median(const std::vector<double>& values) {
-  if (values.empty()) return NAN;
-  std::vector<double> v = values;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // "key value" lines.
@@ -162,15 +82,6 @@ const std::string& need(const std::map<std::string, std::string>& values, const 
 }
 
 // ---- the outer run: scratch, bus, cleanup ------------------------------------
-
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
-  if (remove(path) != 0 && errno != ENOENT) fprintf(stderr, "bench-portal: cannot remove %s: %s\n", path, strerror(errno));
-  return 0;
-}
-
-void remove_tree(const std::string& path) {
-  if (!path.empty() && exists(path)) nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
-}
 
 std::string policy_text(const std::string& scratch) {
   return "# bench-portal: grants beneath grants/ need no prompt; denied/ is refused.\n"
@@ -278,23 +189,6 @@ pid_t portal_pid(GDBusConnection* bus) {
   guint32 pid = 0;
   g_variant_get(reply, "(u)", &pid);
   return static_cast<pid_t>(pid);
-}
-
-std::string fs_type(const std::string& path) {
-  struct statfs fs {};
-  if (statfs(path.c_str(), &fs) != 0) return "?";
-  switch (static_cast<unsigned long>(fs.f_type)) {
-    case 0xEF53UL: return "ext4";
-    case 0x01021994UL: return "tmpfs";
-    case 0x9123683EUL: return "btrfs";
-    case 0x58465342UL: return "xfs";
-    case 0x794c7630UL: return "overlayfs";
-    default: {
-      char hex[32];
-      snprintf(hex, sizeof hex, "fs 0x%lx", static_cast<unsigned long>(fs.f_type));
-      return hex;
-    }
-  }
 }
 
 // Waits until PATH exists while PID runs; the agent's stderr on failure.
@@ -474,6 +368,7 @@ int inner_main(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  set_program("bench-portal", stop_started);
   Config config;
   if (argc == 7 && strcmp(argv[1], "--inner") == 0) {
     config.build = argv[2];
