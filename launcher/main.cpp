@@ -1,6 +1,5 @@
 // airlock: the command line. Each subcommand lives in its own file.
 #include <glib.h>
-#include <locale.h>
 
 #include <cstdio>
 #include <cstring>
@@ -14,11 +13,14 @@
 #include "policy_command.h"
 #include "prompt_command.h"
 #include "run_command.h"
+#include "translate.h"
 
 namespace {
 
 void usage(FILE* out) {
-  fputs("Usage: airlock COMMAND [OPTION...]\n"
+  // TRANSLATORS: keep the commands and their arguments (run, --, COMMAND...)
+  // as they are; they are typed as shown.
+  fputs(_("Usage: airlock COMMAND [OPTION...]\n"
         "\n"
         "Run AI agents in a sandbox that shares nothing with the host, and grant\n"
         "them folders, hosts and secrets as they need them.\n"
@@ -35,14 +37,14 @@ void usage(FILE* out) {
         "  secret add|list|rm|unlock [NAME]        Keep the secrets agents may ask for\n"
         "  version                                 Print the version\n"
         "\n"
-        "'airlock COMMAND --help' describes each command; see also airlock(1).\n",
+        "'airlock COMMAND --help' describes each command; see also airlock(1).\n"),
         out);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  setlocale(LC_ALL, "");
+  airlock::init_i18n();
   if (argc < 2) {
     usage(stderr);
     return airlock::kExitAirlockFailed;
@@ -64,12 +66,12 @@ int main(int argc, char** argv) {
       std::string helper = airlock::helper_path("airlock-secret");
       argv[1] = const_cast<char*>("airlock secret");
       execv(helper.c_str(), argv + 1);
-      throw airlock::Error(airlock::errno_message("cannot run " + helper));
+      throw airlock::Error(airlock::errno_message(airlock::format(_("cannot run %s"), helper.c_str())));
     }
     if (strcmp(command, "prompt") == 0) return airlock::prompt_command(argc - 1, argv + 1);
     for (const char* manage : {"ps", "grants", "revoke", "forget", "log"})
       if (strcmp(command, manage) == 0) return airlock::manage_command(argc - 1, argv + 1);
-    fprintf(stderr, "airlock: unknown command '%s' (see 'airlock --help')\n", command);
+    fprintf(stderr, _("airlock: unknown command '%s' (see 'airlock --help')\n"), command);
     return airlock::kExitAirlockFailed;
   } catch (const airlock::Error& error) {
     fprintf(stderr, "airlock: %s\n", error.what());

@@ -1,7 +1,6 @@
 // airlock-request: inside the sandbox, ask the portal for a host folder or
 // file, and show what this session holds. Each command lives in its own file.
 #include <glib.h>
-#include <locale.h>
 
 #include <cstdio>
 #include <cstring>
@@ -11,11 +10,14 @@
 #include "request_portal.h"
 #include "request_secret_command.h"
 #include "request_session_command.h"
+#include "translate.h"
 
 namespace {
 
 void usage(FILE* out) {
-  fputs("Usage: airlock-request COMMAND [OPTION...]\n"
+  // TRANSLATORS: keep the commands and their arguments as they are; they are
+  // typed as shown.
+  fputs(_("Usage: airlock-request COMMAND [OPTION...]\n"
         "\n"
         "Ask the person at the host, through the Airlock portal, for a host folder, a\n"
         "file, a network host or a secret, and show what this sandbox session holds.\n"
@@ -30,14 +32,14 @@ void usage(FILE* out) {
         "  info [--json]                        Show this session's id, profile, task, workspace\n"
         "\n"
         "Exit status: 0 granted (or done), 1 denied or timed out, 2 any other failure.\n"
-        "'airlock-request COMMAND --help' describes each command; see also airlock-request(1).\n",
+        "'airlock-request COMMAND --help' describes each command; see also airlock-request(1).\n"),
         out);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  setlocale(LC_ALL, "");
+  airlock::init_i18n();
   if (argc < 2) {
     usage(stderr);
     return airlock::kRequestFailed;
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
     if (strcmp(command, "secret") == 0) return airlock::request_secret_command(argc - 1, argv + 1);
     if (strcmp(command, "grants") == 0 || strcmp(command, "info") == 0)
       return airlock::request_session_command(argc - 1, argv + 1);
-    fprintf(stderr, "airlock-request: unknown command '%s'\n\n", command);
+    fprintf(stderr, _("airlock-request: unknown command '%s'\n\n"), command);
     usage(stderr);
     return airlock::kRequestFailed;
   } catch (const airlock::Error& error) {

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -23,6 +22,7 @@
 #include "error.h"
 #include "secret_store.h"
 #include "terminal_text.h"
+#include "translate.h"
 #include "unique_fd.h"
 
 namespace airlock {
@@ -254,7 +254,7 @@ int secret_main(int argc, char** argv) {
 }  // namespace airlock
 
 int main(int argc, char** argv) {
-  setlocale(LC_ALL, "");
+  airlock::init_i18n();
   // It holds values and passphrases: no core dump, no ptrace by the user's
   // other processes.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -20,4 +20,7 @@ if [ "$missing" -gt 0 ] || [ "$fuzzy" -gt 0 ]; then
   msgattrib --only-fuzzy --no-obsolete "$scratch/merged.po" | grep -A1 '^msgid ' >&2 || true
   exit 1
 fi
+# Each translation keeps its original's printf conversions: a %s where the
+# program passes a number would crash it.
+msgfmt --check --output-file=/dev/null "$source_dir/po/$lang.po"
 echo "po/$lang.po translates every string"

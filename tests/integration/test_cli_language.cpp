@@ -1,0 +1,51 @@
+// The command-line programs speak the person's language: their messages are
+// in the "airlock" catalogue (po/), which the German translation completes.
+// LANGUAGE picks the language; C.UTF-8 is there on every glibc system (in
+// the plain "C" locale gettext ignores LANGUAGE).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sandbox_runner.h"
+
+namespace airlock::test {
+namespace {
+
+Options in_german() {
+  Options options;
+  options.env["LC_ALL"] = "C.UTF-8";
+  options.env["LANGUAGE"] = "de";
+  return options;
+}
+
+std::string next_to_airlock(const std::string& name) {
+  std::string airlock = airlock_binary();
+  return airlock.substr(0, airlock.rfind('/') + 1) + name;
+}
+
+TEST(CliLanguage, AirlockSpeaksGerman) {
+  Result result = airlock({"frobnicate"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("unbekannter Befehl"), std::string::npos) << result.err;
+
+  result = airlock({"--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Befehle:"), std::string::npos) << result.out;
+}
+
+TEST(CliLanguage, EnglishWithoutALanguage) {
+  Options options;
+  options.env["LC_ALL"] = "C.UTF-8";
+  options.env["LANGUAGE"] = "en";
+  Result result = airlock({"frobnicate"}, options);
+  EXPECT_NE(result.err.find("unknown command 'frobnicate'"), std::string::npos) << result.err;
+}
+
+TEST(CliLanguage, AirlockRequestSpeaksGerman) {
+  Result result = run({next_to_airlock("airlock-request"), "frobnicate"}, in_german());
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.err.find("unbekannter Befehl"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace airlock::test
