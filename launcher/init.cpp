@@ -9,7 +9,6 @@
 #include <glib.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,16 +73,6 @@ std::unique_ptr<airlock::ProxyBridge> start_proxy_bridge(const char* option, int
   }
 }
 
-// Each bridged connection takes six descriptors; the agent keeps the limit
-// it had (the vforked child has its own copy of the limits).
-void raise_descriptor_limit() {
-  struct rlimit limit {};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 [[noreturn]] void exec_agent(char** argv, int error_pipe) {
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);  // SIGKILL, SIGSTOP: EINVAL, harmless
   sigset_t empty;
@@ -137,9 +126,6 @@ int main(int argc, char** argv) {
   if (proxy) {
     bridge = start_proxy_bridge(proxy, epoll.get());
     if (verbose) std::fprintf(stderr, "airlock: proxy bridge on %s\n", bridge->description().c_str());
-    // A peer gone mid-write is an error return here, not a signal (the
-    // agent gets the default back in exec_agent).
-    signal(SIGPIPE, SIG_IGN);
   }
 
   try {
@@ -197,7 +183,6 @@ int main(int argc, char** argv) {
          airlock::kExitCannotRun);
   }
   error_read.reset();
-  if (bridge) raise_descriptor_limit();
 
   for (;;) {
     epoll_event events[64];
@@ -227,9 +212,6 @@ int main(int argc, char** argv) {
       }
       if (errno != EAGAIN && errno != EINTR) fail(airlock::errno_message("cannot read the signalfd"));
     }
-    if (bridge) {
-      bridge->run_timers();
-      bridge->collect();
-    }
+    if (bridge) bridge->run_timers();
   }
 }

@@ -1,13 +1,16 @@
 // The proxy bridge of airlock-init: the sandbox has its own network
 // namespace with only loopback, and the portal's network proxy listens on a
 // unix socket bound into it. The bridge listens on 127.0.0.1:PORT (and
-// [::1]:PORT when the loopback has IPv6) and relays each TCP connection to a
-// fresh connection on that unix socket, both ways, half-close included.
+// [::1]:PORT when the loopback has IPv6) and hands each accepted TCP
+// connection to the proxy: it connects to the unix socket, sends one zero
+// byte with the TCP socket attached (SCM_RIGHTS), and closes its copies. The
+// proxy then talks to the agent's TCP connection itself, so no byte of the
+// traffic passes through the bridge (network_proxy.h, "handed-over
+// connections").
 //
-// It is driven by its owner's epoll loop: no thread, nothing that blocks.
-// Bytes move with splice(2) through one pipe per direction, never through
-// user space. A connection whose unix connect fails (nobody serves the
-// proxy) is closed at once.
+// It is driven by its owner's epoll loop: no thread, nothing that blocks. A
+// connection the proxy's full backlog cannot take yet waits and is tried
+// again; one that nobody serves is closed at once.
 #pragma once
 
 #include <sys/epoll.h>
@@ -44,29 +47,26 @@ class ProxyBridge {
   const std::string& description() const { return description_; }
 
   // The epoll_wait timeout the bridge needs (-1: none), and the work due
-  // when it has passed (retried connects, a paused accept); call after
-  // every epoll_wait, events or not.
+  // when it has passed (connections waiting for the proxy's backlog, a
+  // paused accept); call after every epoll_wait, events or not.
   int timeout_ms() const;
   void run_timers();
-  // Frees the connections closed while handling the last batch of events,
-  // whose pointers that batch may still hold. Call after each batch.
-  void collect();
 
  private:
-  class Connection;
+  struct Waiting;
   class Listener;
 
   void accept_from(Listener* listener);
+  // True when TCP is handed over or closed for good; false when the
+  // proxy's backlog is full and it should be tried again.
+  bool hand_over(const UniqueFd& tcp);
   void pause_accepting();
-  void closed(Connection* connection);
 
   int epoll_fd_;
   std::string unix_path_;
   std::string description_;
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::list<std::unique_ptr<Connection>> connections_;
-  std::vector<std::unique_ptr<Connection>> closed_;
-  int connecting_ = 0;                  // connections waiting for the proxy's backlog
+  std::list<Waiting> waiting_;          // for the proxy's backlog, oldest first
   std::int64_t resume_accept_at_ = -1;  // monotonic ms; -1 when accepting
 };
 

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <utility>
 #include <vector>
@@ -132,6 +134,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   GSocket* client_socket() const { return g_socket_connection_get_socket(client); }
 
   void start();
+  void await_first();
+  bool take_first(int fd, std::string* why);
   void read_more();
   void process();
   void begin_decision();
@@ -155,6 +159,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   static void on_connected(GObject* source, GAsyncResult* result, gpointer data);
   static gboolean on_timer(gpointer data);
   static gboolean on_hangup(GSocket* socket, GIOCondition condition, gpointer data);
+  static gboolean on_first_readable(GSocket* socket, GIOCondition condition, gpointer data);
 
   SessionProxy::Impl* proxy;  // nullptr once finished
   uint64_t id;
@@ -164,6 +169,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   GCancellable* work_cancellable;  // resolution and connection: cancelled when refused
   GSource* timer = nullptr;        // the current phase's deadline
   GSource* hangup = nullptr;       // the client leaving while a decision is awaited
+  GSource* first = nullptr;        // a unix client's first bytes, which may hand a socket over
   Phase phase = Phase::kHead;
   bool socks = false;
   std::string buffer;  // what was read and not yet used
@@ -196,6 +202,7 @@ Connection::Connection(SessionProxy::Impl* proxy_, uint64_t id_, GSocketConnecti
 Connection::~Connection() {
   clear_timer();
   watch_hangup(false);
+  if (first != nullptr) g_source_unref(first);  // its context went away
   for (auto* address : addresses) g_object_unref(address);
   g_clear_object(&upstream);
   g_clear_object(&client);
@@ -273,7 +280,95 @@ gboolean Connection::on_hangup(GSocket*, GIOCondition, gpointer data) {
 
 void Connection::start() {
   set_timer(proxy->limits.head_timeout_ms);
+  if (g_socket_get_family(client_socket()) == G_SOCKET_FAMILY_UNIX) return await_first();
   read_more();
+}
+
+// The first read of a unix client is a recvmsg, which sees a socket handed
+// over; the source holds a reference until it fires or finish() cancels it.
+void Connection::await_first() {
+  first = g_socket_create_source(client_socket(), G_IO_IN, cancellable);
+  g_source_set_callback(first, G_SOURCE_FUNC(on_first_readable), ref(),
+                        [](gpointer data) { delete static_cast<Ref*>(data); });
+  g_source_attach(first, proxy->context);
+}
+
+gboolean Connection::on_first_readable(GSocket*, GIOCondition, gpointer data) {
+  auto& c = **static_cast<Ref*>(data);
+  if (c.phase == Phase::kClosed) {  // finish() cancelled it
+    g_source_unref(std::exchange(c.first, nullptr));
+    return G_SOURCE_REMOVE;
+  }
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  iovec into = {c.chunk.get(), kReadChunk};
+  msghdr message = {};
+  message.msg_iov = &into;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t count = recvmsg(g_socket_get_fd(c.client_socket()), &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (count < 0 && (errno == EAGAIN || errno == EINTR)) return G_SOURCE_CONTINUE;
+  g_source_unref(std::exchange(c.first, nullptr));
+  const int read_errno = errno;
+  // The space is for one descriptor: with more, MSG_CTRUNC is set and the
+  // kernel has closed the rest.
+  int handed = -1;
+  size_t received = 0;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    for (size_t i = 0; i < (header->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i, ++received) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
+      if (handed < 0) handed = fd;
+      else close(fd);
+    }
+  }
+  if (count < 0) {
+    if (handed >= 0) close(handed);
+    c.finish("error", std::string("airlock: reading the request: ") + g_strerror(read_errno));
+  } else if (handed >= 0 || (count > 0 && c.chunk[0] == '\0')) {
+    std::string why;
+    if (count != 1 || c.chunk[0] != '\0' || (message.msg_flags & MSG_CTRUNC) != 0 || received != 1) {
+      if (handed >= 0) close(handed);
+      c.finish("error", "airlock: a connection handed over with something else than one TCP socket and a zero byte");
+    } else if (!c.take_first(handed, &why)) {
+      c.finish("error", "airlock: a connection handed over that cannot be served: " + why);
+    } else {
+      c.read_more();
+    }
+  } else if (count == 0) {
+    c.finish("error", "airlock: the client closed without a request");
+  } else {
+    c.buffer.append(c.chunk.get(), static_cast<size_t>(count));
+    c.process();
+  }
+  return G_SOURCE_REMOVE;
+}
+
+// FD, handed over, becomes the client: a TCP stream socket, or the
+// connection ends (it is closed in every case).
+bool Connection::take_first(int fd, std::string* why) {
+  int type = 0, domain = 0;
+  socklen_t length = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM ||
+      (length = sizeof domain, getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length)) != 0 ||
+      (domain != AF_INET && domain != AF_INET6)) {
+    close(fd);
+    *why = "not a TCP socket";
+    return false;
+  }
+  g_autoptr(GError) error = nullptr;
+  GSocket* socket = g_socket_new_from_fd(fd, &error);
+  if (socket == nullptr) {
+    close(fd);
+    *why = error->message;
+    return false;
+  }
+  g_io_stream_close(G_IO_STREAM(client), nullptr, nullptr);
+  g_object_unref(client);
+  client = g_socket_connection_factory_create_connection(socket);
+  g_object_unref(socket);
+  return true;
 }
 
 void Connection::read_more() {

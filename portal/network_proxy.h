@@ -3,6 +3,13 @@
 // decision per connection, names resolved on the host, and no address of the
 // LAN, the host or the metadata service without a grant that names it.
 //
+// Handed-over connections: a unix client whose first and only byte is a
+// zero, with one TCP socket attached (SCM_RIGHTS), hands that socket over;
+// the proxy serves the agent's TCP connection directly and closes the unix
+// one (airlock-init's bridge does this, launcher/proxy_bridge.h). No HTTP or
+// SOCKS request begins with a zero byte. Anything else attached, or a zero
+// byte without a TCP socket, closes the connection.
+//
 // Event-driven on the thread-default GMainContext of the thread that creates
 // it (no thread per connection); use it from that thread only. Each
 // connection holds two file descriptors (and, while bytes wait in it, a

@@ -174,6 +174,29 @@ TEST_F(Network, TheHostsLoopbackIsReachableOnlyThroughTheProxy) {
   EXPECT_NE(result.out.find("direct-refused"), std::string::npos) << result.out << result.err;
 }
 
+// airlock-init hands each connection to the proxy and keeps none: many at
+// once, all open together, each gets its own tunnel.
+TEST_F(Network, ManyConnectionsAtOnceEachGetTheirTunnel) {
+  server_ = std::make_unique<Child>(
+      std::vector<std::string>{"/usr/bin/python3", "-u", "-c",
+                               "import socket,time\n"
+                               "s=socket.socket(); s.bind(('127.0.0.2',0)); s.listen(1024); print('port',s.getsockname()[1])\n"
+                               "held=[]\n"
+                               "while True: held.append(s.accept()[0])\n"},
+      Options());
+  ASSERT_TRUE(server_->wait_for_output("\n")) << server_->err();  // "port N\n", whole
+  std::string port = server_->out().substr(5, server_->out().find('\n') - 5);
+  grant_in_policy("127.0.0.2:" + port + ";");
+  Result result = run_agent({"--prompt=none"},
+                            "python3 -c \"import socket\n"
+                            "n=300\n"
+                            "socks=[socket.create_connection(('127.0.0.1',3128), timeout=30) for _ in range(n)]\n"
+                            "for s in socks: s.sendall(b'CONNECT 127.0.0.2:" + port + " HTTP/1.1\\r\\n\\r\\n')\n"
+                            "print(sum(s.recv(64).startswith(b'HTTP/1.1 200') for s in socks))\"");
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_EQ(result.out, "300\n") << result.err;
+}
+
 TEST_F(Network, RevokingAHostGrantCutsItsOpenConnection) {
   // A server that answers once and then holds the connection open.
   server_ = std::make_unique<Child>(

@@ -3,6 +3,7 @@
 // the echo server run in this thread's GMainContext; clients are blocking
 // sockets on a second thread.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -146,6 +147,48 @@ uint16_t closed_port() {
   bind(fd.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address);
   getsockname(fd.get(), reinterpret_cast<struct sockaddr*>(&address), &length);
   return ntohs(address.sin_port);
+}
+
+// Sends BYTES with FDS attached (SCM_RIGHTS), as airlock-init's bridge
+// hands a connection over.
+bool send_with_fds(int fd, const std::string& bytes, const std::vector<int>& fds) {
+  iovec data = {const_cast<char*>(bytes.data()), bytes.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  msghdr message = {};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  if (!fds.empty()) {
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
+    auto* rights = reinterpret_cast<cmsghdr*>(control.data());
+    rights->cmsg_level = SOL_SOCKET;
+    rights->cmsg_type = SCM_RIGHTS;
+    rights->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(rights), fds.data(), sizeof(int) * fds.size());
+  }
+  return sendmsg(fd, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// A connected TCP pair on the loopback: the agent's end and the accepted one.
+std::pair<UniqueFd, UniqueFd> tcp_pair() {
+  UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(listener.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address);
+  listen(listener.get(), 1);
+  getsockname(listener.get(), reinterpret_cast<struct sockaddr*>(&address), &length);
+  UniqueFd agent = connect_tcp(ntohs(address.sin_port));
+  UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  return {std::move(agent), std::move(accepted)};
+}
+
+size_t open_descriptors() {
+  size_t count = 0;
+  g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, nullptr);
+  while (dir != nullptr && g_dir_read_name(dir) != nullptr) ++count;
+  return count;
 }
 
 // ---- servers ----------------------------------------------------------------
@@ -814,6 +857,72 @@ TEST_F(NetworkProxyTest, CloseGrantCutsOpenTunnelsOfThatGrantOnly) {
   EXPECT_EQ(decider_.reports[0].message, "airlock: the grant was revoked");
   EXPECT_EQ(decider_.reports[0].grant, "grant:127.0.0.1");
   EXPECT_EQ(decider_.reports[0].bytes_up, 6u);
+}
+
+TEST_F(NetworkProxyTest, HandedOverTcpConnectionIsServedDirectly) {
+  decider_.granted = {"127.0.0.1"};
+  start_proxy();
+  run_client([&] {
+    auto [agent, accepted] = tcp_pair();
+    ASSERT_TRUE(agent && accepted);
+    {
+      auto bridge = client();
+      ASSERT_TRUE(send_with_fds(bridge.get(), std::string(1, '\0'), {accepted.get()}));
+      accepted.reset();
+      EXPECT_EQ(read_all(bridge.get()), "");  // the proxy closed the unix connection
+    }
+    ASSERT_TRUE(send_all(agent.get(), connect_request(echo_authority())));
+    EXPECT_EQ(read_head(agent.get()), "HTTP/1.1 200 Connection established\r\n\r\n");
+    EXPECT_TRUE(echoes(agent.get(), "ping"));
+    shutdown(agent.get(), SHUT_WR);
+    EXPECT_EQ(read_all(agent.get()), "");
+  });
+  ASSERT_TRUE(reported(1));
+  EXPECT_EQ(decider_.reports[0].outcome, "allow");
+  EXPECT_EQ(decider_.reports[0].bytes_up, 4u);
+}
+
+TEST_F(NetworkProxyTest, HandOverOfAnythingButOneTcpSocketIsRefused) {
+  decider_.granted = {"127.0.0.1"};
+  start_proxy();
+  int pipe_fds[2];
+  ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
+  UniqueFd pipe_read(pipe_fds[0]), pipe_write(pipe_fds[1]);
+  UniqueFd unix_socket(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  run_client([&] {
+    auto [agent, accepted] = tcp_pair();
+    auto [other_agent, other_accepted] = tcp_pair();
+    struct Case {
+      std::string bytes;
+      std::vector<int> fds;
+    } cases[] = {
+        {std::string(1, '\0'), {}},                                       // no socket
+        {std::string(1, '\0'), {pipe_read.get()}},                        // not a socket
+        {std::string(1, '\0'), {unix_socket.get()}},                      // not TCP
+        {std::string(1, '\0'), {accepted.get(), other_accepted.get()}},   // two
+        {std::string("\0CONNECT", 8), {accepted.get()}},                  // more than the zero byte
+        {connect_request(echo_authority()), {accepted.get()}},            // a request with a socket
+    };
+    const size_t before = open_descriptors();
+    for (const auto& one : cases) {
+      auto bridge = client();
+      ASSERT_TRUE(send_with_fds(bridge.get(), one.bytes, one.fds));
+      EXPECT_EQ(read_all(bridge.get()), "") << one.bytes.size() << " bytes, " << one.fds.size() << " fds";
+    }
+    // The proxy closed what it received before it closed the connection.
+    EXPECT_EQ(open_descriptors(), before) << "a received descriptor was kept";
+    // The socket offered by mistake is no connection of the proxy's: the
+    // agent's end sees nothing, and the proxy serves others as before.
+    auto fd = client();
+    ASSERT_TRUE(send_all(fd.get(), connect_request(echo_authority())));
+    EXPECT_EQ(read_head(fd.get()), "HTTP/1.1 200 Connection established\r\n\r\n");
+    EXPECT_TRUE(echoes(fd.get(), "still serving"));
+  });
+  ASSERT_TRUE(reported(7));
+  size_t refused = 0;
+  for (const auto& report : decider_.reports) refused += report.outcome == "error";
+  EXPECT_EQ(refused, 6u);
+  EXPECT_EQ(decider_.asked.size(), 1u);  // only the good client's request was decided
 }
 
 TEST_F(NetworkProxyTest, ThousandSimultaneousTunnelsAllEcho) {
