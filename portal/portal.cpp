@@ -23,6 +23,8 @@ namespace airlock {
 namespace {
 
 constexpr size_t kMaxTaskBytes = 1024;
+// How long a record nobody waits for may wait for others to share its write.
+constexpr unsigned kAuditBatchMs = 200;
 
 std::string text_of(GVariant* dict, const char* key, size_t max_bytes, std::string* why) {
   g_autoptr(GVariant) value = g_variant_lookup_value(dict, key, nullptr);
@@ -99,7 +101,6 @@ Portal::~Portal() {
   // The proxies first: closing their connections audits them.
   network_.reset();
   flush_audit();
-  if (flush_source_) g_source_remove(flush_source_);
   // Requests next: their answers reach into the sessions.
   secrets_.reset();
   files_.reset();
@@ -128,25 +129,36 @@ bool Portal::audit(AuditEvent event, const SandboxSession* session) {
     return false;
   }
   audit_queue_.push_back(std::move(event));
-  if (!flush_source_)
-    flush_source_ = g_idle_add_full(
-        G_PRIORITY_DEFAULT,
-        [](gpointer data) -> gboolean {
-          auto* self = static_cast<Portal*>(data);
-          self->flush_source_ = 0;
-          self->flush_audit();
-          return G_SOURCE_REMOVE;
-        },
-        this, nullptr);
+  schedule_flush(false);
   return true;
+}
+
+// A flush in the next turn of the loop (SOON) or after kAuditBatchMs: each
+// write to disk waits for an fsync in the main loop, so records nobody
+// waits for (a proxied connection's, as it closes) are gathered, and
+// connections set up meanwhile do not wait behind a disk write each.
+void Portal::schedule_flush(bool soon) {
+  if (flush_source_ && (flush_soon_ || !soon)) return;
+  if (flush_source_) g_source_remove(flush_source_);
+  auto flush = [](gpointer data) -> gboolean {
+    auto* self = static_cast<Portal*>(data);
+    self->flush_source_ = 0;
+    self->flush_audit();
+    return G_SOURCE_REMOVE;
+  };
+  flush_soon_ = soon;
+  flush_source_ = soon ? g_idle_add_full(G_PRIORITY_DEFAULT, flush, this, nullptr)
+                       : g_timeout_add_full(G_PRIORITY_DEFAULT, kAuditBatchMs, flush, this, nullptr);
 }
 
 void Portal::after_audit(std::function<void(bool)> then) {
   if (audit_queue_.empty()) return then(true);
   after_audit_.push_back(std::move(then));
+  schedule_flush(true);
 }
 
 bool Portal::flush_audit() {
+  if (flush_source_) g_source_remove(std::exchange(flush_source_, 0));
   std::vector<AuditEvent> events = std::move(audit_queue_);
   std::vector<std::function<void(bool)>> waiting = std::move(after_audit_);
   audit_queue_.clear();
@@ -474,6 +486,7 @@ gboolean Portal::handle_answer(AirlockManager* manager, GDBusMethodInvocation* i
 gboolean Portal::handle_audit_log(AirlockManager* manager, GDBusMethodInvocation* invocation, GVariant* filter,
                                   gpointer data) {
   auto* self = static_cast<Portal*>(data);
+  self->flush_audit();  // what happened so far is in the answer
   AuditQuery query;
   const char* session = nullptr;
   if (g_variant_lookup(filter, "session", "&s", &session)) query.session = session;
@@ -511,6 +524,7 @@ gboolean Portal::handle_audit_log(AirlockManager* manager, GDBusMethodInvocation
 
 gboolean Portal::handle_verify_log(AirlockManager* manager, GDBusMethodInvocation* invocation, gpointer data) {
   auto* self = static_cast<Portal*>(data);
+  self->flush_audit();
   try {
     AuditVerification result = self->audit_.verify();
     GVariantBuilder b;

@@ -46,13 +46,16 @@ class Portal {
   SecretAccess& secrets() { return *secrets_; }
   SandboxSession* session(const std::string& id);
 
-  // Queues EVENT, with SESSION's fields filled in, for the audit log.
-  // Everything queued in one turn of the main loop is written in one
-  // transaction (a group commit: one write to disk however many requests
-  // came in at once). False when EVENT is invalid.
+  // Queues EVENT, with SESSION's fields filled in, for the audit log,
+  // written in one transaction with everything else queued (a group commit:
+  // one write to disk however many events came in at once). Nothing waiting
+  // for it, it is written within a fifth of a second; reading the log (AuditLog,
+  // VerifyLog) and after_audit() write the queue first. False when EVENT is
+  // invalid.
   bool audit(AuditEvent event, const SandboxSession* session);
-  // Runs THEN once every event queued so far is on disk, with false when
-  // the write failed: what is reported must be on record first.
+  // Runs THEN once every event queued so far is on disk (in the main loop's
+  // next turn), with false when the write failed: what is reported or
+  // granted must be on record first.
   void after_audit(std::function<void(bool written)> then);
   // Writes the queue now.
   bool flush_audit();
@@ -104,6 +107,8 @@ class Portal {
   std::vector<AuditEvent> audit_queue_;
   std::vector<std::function<void(bool)>> after_audit_;
   guint flush_source_ = 0;
+  bool flush_soon_ = false;  // flush_source_ is the next turn's, not the batch timer
+  void schedule_flush(bool soon);
 };
 
 // A GVariant dictionary of GRANT, as ListGrants gives it.
