@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "error.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -83,11 +84,12 @@ struct ProxyBridge::Waiting {
 ProxyBridge::ProxyBridge(int epoll_fd, int port, std::string unix_path)
     : epoll_fd_(epoll_fd), unix_path_(std::move(unix_path)) {
   if (unix_path_.empty() || unix_path_.size() >= sizeof(sockaddr_un{}.sun_path))
-    throw Error("the proxy socket's path '" + unix_path_ + "' is empty or too long");
-  if (port <= 0 || port > 65535) throw Error("the proxy port " + std::to_string(port) + " is not a TCP port");
+    throw Error(format(_("the proxy socket's path '%s' is empty or too long"), unix_path_.c_str()));
+  if (port <= 0 || port > 65535) throw Error(format(_("the proxy port %d is not a TCP port"), port));
   std::string why;
   UniqueFd v4 = listen_on_loopback(AF_INET, port, &why);
-  if (!v4) throw Error("cannot listen on 127.0.0.1:" + std::to_string(port) + " for the proxy: " + why);
+  // TRANSLATORS: %s is the error, such as "bind: Address already in use".
+  if (!v4) throw Error(format(_("cannot listen on 127.0.0.1:%d for the proxy: %s"), port, why.c_str()));
   description_ = "127.0.0.1:" + std::to_string(port);
   listeners_.push_back(std::make_unique<Listener>(this, std::move(v4)));
   // Without IPv6 on the loopback (a kernel without it, or disabled), IPv4 only.
@@ -100,7 +102,7 @@ ProxyBridge::ProxyBridge(int epoll_fd, int port, std::string unix_path)
     event.events = EPOLLIN;
     event.data.ptr = static_cast<EpollWatch*>(listener.get());
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener->fd(), &event) != 0)
-      throw Error(errno_message("cannot watch the proxy's listening socket"));
+      throw Error(errno_message(_("cannot watch the proxy's listening socket")));
   }
 }
 

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "request_portal.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -30,7 +32,6 @@ AccessOptions parse_options(int argc, char** argv) {
   options.kind = strcmp(argv[0], "file") == 0   ? AccessKind::kFile
                  : strcmp(argv[0], "host") == 0 ? AccessKind::kHost
                                                 : AccessKind::kFolder;
-  const char* noun = argv[0];
   bool host = options.kind == AccessKind::kHost;
 
   gboolean rw = FALSE;
@@ -39,42 +40,66 @@ AccessOptions parse_options(int argc, char** argv) {
   g_auto(GStrv) paths = nullptr;
   GOptionEntry entries[] = {
       {"rw", 0, host ? G_OPTION_FLAG_HIDDEN : 0, G_OPTION_ARG_NONE, &rw,
-       "Ask for write access too (the default is read-only)", nullptr},
-      {"reason", 'r', 0, G_OPTION_ARG_STRING, &reason, "Why the agent needs it, shown to the person as such", "TEXT"},
+       N_("Ask for write access too (the default is read-only)"), nullptr},
+      {"reason", 'r', 0, G_OPTION_ARG_STRING, &reason, N_("Why the agent needs it, shown to the person as such"),
+       N_("TEXT")},
       {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
-       "Withdraw the request after SECONDS without an answer (default: no limit)",
-       "SECONDS"},
+       N_("Withdraw the request after SECONDS without an answer (default: no limit)"), N_("SECONDS")},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, nullptr, nullptr},
       {},
   };
   g_autofree char* prgname = g_strconcat("airlock-request ", argv[0], nullptr);
   g_set_prgname(prgname);
-  g_autoptr(GOptionContext) context = g_option_context_new(host ? "HOST[:PORT]" : "PATH");
-  g_autofree char* summary =
-      host ? g_strdup("Ask ahead of time, through the portal, to reach HOST:PORT (443 when no port is\n"
-                      "given) through this sandbox's proxy, and wait for the answer. Without asking\n"
-                      "ahead, the proxy asks on the first connection, and the connection waits.")
-           : g_strdup_printf("Ask the person at the host, through the portal, for the host %s PATH, and wait\n"
-                             "for the answer. A relative PATH is taken from the working directory. When it is\n"
-                             "granted, the %s appears in this sandbox at once, at the path printed.",
-                             noun, noun);
+  g_autoptr(GOptionContext) context = g_option_context_new(host ? N_("HOST[:PORT]") : N_("PATH"));
+  const char* summary = options.kind == AccessKind::kHost
+                            ? N_("Ask ahead of time, through the portal, to reach HOST:PORT (443 when no port is\n"
+                                 "given) through this sandbox's proxy, and wait for the answer. Without asking\n"
+                                 "ahead, the proxy asks on the first connection, and the connection waits.")
+                        : options.kind == AccessKind::kFile
+                            ? N_("Ask the person at the host, through the portal, for the host file PATH, and wait\n"
+                                 "for the answer. A relative PATH is taken from the working directory. When it is\n"
+                                 "granted, the file appears in this sandbox at once, at the path printed.")
+                            : N_("Ask the person at the host, through the portal, for the host folder PATH, and wait\n"
+                                 "for the answer. A relative PATH is taken from the working directory. When it is\n"
+                                 "granted, the folder appears in this sandbox at once, at the path printed.");
   g_option_context_set_summary(context, summary);
-  g_option_context_set_description(context,
-                                   "Exit status: 0 granted, 1 denied or timed out, 2 any other failure.\n"
-                                   "See airlock-request(1).");
-  g_option_context_add_main_entries(context, entries, nullptr);
+  g_option_context_set_description(context, N_("Exit status: 0 granted, 1 denied or timed out, 2 any other failure.\n"
+                                               "See airlock-request(1)."));
+  // The entries are translated in the domain given with them; the summary,
+  // description and parameter string in the context's.
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_autoptr(GError) error = nullptr;
-  std::string see_help = std::string(" (see '") + prgname + " --help')";
-  if (!g_option_context_parse(context, &argc, &argv, &error)) throw Error(error->message + see_help, kRequestFailed);
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    // TRANSLATORS: the first %s is GLib's message about the command line,
+    // the second the command, such as "airlock-request folder".
+    throw Error(format(_("%s (see '%s --help')"), error->message, prgname), kRequestFailed);
 
   guint count = paths ? g_strv_length(paths) : 0;
-  const char* what = host ? "HOST" : "PATH";
-  if (count == 0) throw Error(std::string("which ") + noun + "? Give a " + what + see_help, kRequestFailed);
+  if (count == 0)
+    // TRANSLATORS: in these messages, PATH and HOST stand for what the
+    // person typed, as in the usage text; %s is the command, such as
+    // "airlock-request folder".
+    throw Error(format(options.kind == AccessKind::kHost   ? _("which host? Give a HOST (see '%s --help')")
+                       : options.kind == AccessKind::kFile ? _("which file? Give a PATH (see '%s --help')")
+                                                           : _("which folder? Give a PATH (see '%s --help')"),
+                       prgname),
+                kRequestFailed);
   if (count > 1)
-    throw Error(std::string("one ") + what + " at a time, not " + std::to_string(count) + see_help, kRequestFailed);
-  if (!*paths[0]) throw Error(std::string(what) + " is empty" + see_help, kRequestFailed);
-  if (host && rw) throw Error("--rw is for folders and files; a host grant lets the agent connect" + see_help, kRequestFailed);
-  if (timeout < 0) throw Error("--timeout takes a number of seconds (0: no limit)" + see_help, kRequestFailed);
+    throw Error(format(host ? _("one HOST at a time, not %u (see '%s --help')")
+                            : _("one PATH at a time, not %u (see '%s --help')"),
+                       count, prgname),
+                kRequestFailed);
+  if (!*paths[0])
+    throw Error(format(host ? _("HOST is empty (see '%s --help')") : _("PATH is empty (see '%s --help')"), prgname),
+                kRequestFailed);
+  if (host && rw)
+    throw Error(
+        format(_("--rw is for folders and files; a host grant lets the agent connect (see '%s --help')"), prgname),
+        kRequestFailed);
+  if (timeout < 0)
+    throw Error(format(_("--timeout takes a number of seconds (0: no limit) (see '%s --help')"), prgname),
+                kRequestFailed);
 
   options.path = paths[0];
   options.writable = rw;
@@ -95,7 +120,9 @@ AccessOptions parse_options(int argc, char** argv) {
 std::string absolute_path(const std::string& path) {
   if (path[0] == '/') return path;
   g_autofree char* cwd = getcwd(nullptr, 0);
-  if (!cwd) throw Error(errno_message("cannot tell the working directory, to make " + path + " absolute"), kRequestFailed);
+  if (!cwd)
+    throw Error(errno_message(format(_("cannot tell the working directory, to make %s absolute"), path.c_str())),
+                kRequestFailed);
 
   std::vector<std::string> components;
   g_auto(GStrv) cwd_parts = g_strsplit(cwd, "/", -1);
@@ -138,12 +165,14 @@ int report(const AccessOptions& options, const std::string& requested, const Por
   if (answer.response == kResponseGranted) {
     const char* path = lookup_string(answer.results, "path");
     if (!path || !*path)
-      throw Error("the portal granted " + shown + " but did not say where it is visible: report this as a bug",
-                  kRequestFailed);
+      throw Error(
+          format(_("the portal granted %s but did not say where it is visible: report this as a bug"), shown.c_str()),
+          kRequestFailed);
     gboolean writable = FALSE;
     g_variant_lookup(answer.results, "writable", "b", &writable);
     if (options.writable && !writable)
-      fprintf(stderr, "airlock-request: %s was granted read-only, not read-write\n", terminal_safe(path).c_str());
+      fprintf(stderr, "airlock-request: %s\n",
+              format(_("%s was granted read-only, not read-write"), terminal_safe(path).c_str()).c_str());
     // Exactly the path, for $(airlock-request folder ...).
     printf("%s\n", path);
     return kRequestGranted;
@@ -151,18 +180,21 @@ int report(const AccessOptions& options, const std::string& requested, const Por
   bool timed_out = outcome && strcmp(outcome, "timeout") == 0;
   bool denied = answer.response == kResponseDenied || (outcome && strcmp(outcome, "denied") == 0);
   if (answer.response != kResponseDenied && answer.response != kResponseOther)
-    throw Error("the portal answered with an unknown response code " + std::to_string(answer.response) +
-                    "; nothing was granted",
+    throw Error(format(_("the portal answered with an unknown response code %u; nothing was granted"), answer.response),
                 kRequestFailed);
   if (denied || timed_out) {
     std::string why = message && *message ? terminal_safe(message)
-                      : timed_out          ? "nobody answered for " + shown + "; nothing was granted"
-                                           : shown + " was not granted";
-    fprintf(stderr, "airlock-request: %s: %s\n", timed_out ? "timed out" : "denied", why.c_str());
+                      : timed_out         ? format(_("nobody answered for %s; nothing was granted"), shown.c_str())
+                                          : format(_("%s was not granted"), shown.c_str());
+    // TRANSLATORS: %s says why: the portal's message, or a sentence such as
+    // "/home/ann/notes was not granted".
+    std::string line = format(timed_out ? _("timed out: %s") : _("denied: %s"), why.c_str());
+    fprintf(stderr, "airlock-request: %s\n", line.c_str());
     return kRequestRefused;
   }
-  throw Error(message && *message ? terminal_safe(message)
-                                  : "the portal could not answer the request for " + shown + "; nothing was granted",
+  throw Error(message && *message
+                  ? terminal_safe(message)
+                  : format(_("the portal could not answer the request for %s; nothing was granted"), shown.c_str()),
               kRequestFailed);
 }
 

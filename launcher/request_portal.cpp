@@ -12,6 +12,7 @@
 #include "airlock-dbus.h"
 #include "dbus_names.h"
 #include "error.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -86,7 +87,7 @@ class RequestWait {
         while (g_main_context_iteration(nullptr, FALSE)) {
         }
         if (auto answer = take_answer()) return std::move(*answer);
-        throw Error("the portal went away while the request waited; nothing was granted", kRequestFailed);
+        throw Error(_("the portal went away while the request waited; nothing was granted"), kRequestFailed);
       }
       if (call_error_) throw Error(dbus_error_message(connection_, call_error_), kRequestFailed);
       if (!withdraw_reason_.empty()) {
@@ -95,7 +96,10 @@ class RequestWait {
           continue;  // answered in the meantime
         }
         if (interrupts_ > 1)
-          throw Error(withdraw_reason_ + " before the portal named the request; it may still be waiting for an answer",
+          // TRANSLATORS: %s is why the wait ended: "interrupted",
+          // "terminated", "hung up" or "no answer within 5 seconds".
+          throw Error(format(_("%s before the portal named the request; it may still be waiting for an answer"),
+                             withdraw_reason_.c_str()),
                       kRequestFailed);
       }
       g_main_context_iteration(nullptr, TRUE);
@@ -121,13 +125,20 @@ class RequestWait {
       g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(request), kCloseTimeoutMs);
       airlock_portal_request_call_close_sync(request, nullptr, &error);
     }
-    if (!error) throw Error(withdraw_reason_ + "; the request was withdrawn and nothing was granted", kRequestFailed);
+    if (!error)
+      // TRANSLATORS: %s is why the wait ended: "interrupted",
+      // "terminated", "hung up" or "no answer within 5 seconds".
+      throw Error(format(_("%s; the request was withdrawn and nothing was granted"), withdraw_reason_.c_str()),
+                  kRequestFailed);
     // Close fails on a request that was answered just before it.
     while (g_main_context_iteration(nullptr, FALSE)) {
     }
     if (answers_.count(handle_)) return;
-    throw Error(withdraw_reason_ + "; withdrawing the request failed (" + dbus_error_message(connection_, error) +
-                    "), so it may still be answered: 'airlock-request grants' lists what this session holds",
+    // TRANSLATORS: the first %s is why the wait ended ("interrupted",
+    // "no answer within 5 seconds"), the second the portal's error.
+    throw Error(format(_("%s; withdrawing the request failed (%s), so it may still be answered: "
+                         "'airlock-request grants' lists what this session holds"),
+                       withdraw_reason_.c_str(), dbus_error_message(connection_, error).c_str()),
                 kRequestFailed);
   }
 
@@ -162,9 +173,10 @@ class RequestWait {
 
   template <int kSignal>
   static gboolean on_signal(gpointer user_data) {
-    static_cast<RequestWait*>(user_data)->interrupt(kSignal == SIGINT    ? "interrupted"
-                                                    : kSignal == SIGTERM ? "terminated"
-                                                                         : "hung up");
+    // TRANSLATORS: why the wait for the portal's answer ended: a signal.
+    static_cast<RequestWait*>(user_data)->interrupt(kSignal == SIGINT    ? _("interrupted")
+                                                    : kSignal == SIGTERM ? _("terminated")
+                                                                         : _("hung up"));
     return G_SOURCE_CONTINUE;
   }
 
@@ -172,8 +184,9 @@ class RequestWait {
     auto* self = static_cast<RequestWait*>(user_data);
     self->timeout_source_ = 0;
     if (self->withdraw_reason_.empty())
-      self->withdraw_reason_ = "no answer within " + std::to_string(self->timeout_seconds_) +
-                               (self->timeout_seconds_ == 1 ? " second" : " seconds");
+      self->withdraw_reason_ =
+          format(n_("no answer within %u second", "no answer within %u seconds", self->timeout_seconds_),
+                 self->timeout_seconds_);
     return G_SOURCE_REMOVE;
   }
 
@@ -199,8 +212,10 @@ class RequestWait {
 GDBusConnection* connect_to_portal() {
   const char* address = g_getenv(kPortalAddressVariable);
   if (!address || !*address)
-    throw Error(std::string("not inside an airlock sandbox: $") + kPortalAddressVariable +
-                    " is not set (airlock-request talks to the portal of the session 'airlock run' started)",
+    // TRANSLATORS: %s is an environment variable's name.
+    throw Error(format(_("not inside an airlock sandbox: $%s is not set (airlock-request talks to the portal of the "
+                         "session 'airlock run' started)"),
+                       kPortalAddressVariable),
                 kRequestFailed);
   // Peer-to-peer: the portal serves this one socket for this one session.
   // Asynchronous, so that a socket that accepts and never answers cannot
@@ -231,10 +246,15 @@ GDBusConnection* connect_to_portal() {
   if (!g_cancellable_is_cancelled(cancellable)) g_source_remove(timer);
   if (!connecting.connection) {
     std::string why = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                          ? "it did not answer within " + std::to_string(kConnectTimeoutSeconds) + " seconds"
+                          ? format(n_("it did not answer within %u second", "it did not answer within %u seconds",
+                                      kConnectTimeoutSeconds),
+                                   kConnectTimeoutSeconds)
                           : error->message;
-    throw Error(std::string("the portal is not reachable for this session at ") + address + " (" + why +
-                    "): it may have stopped; on the host, 'airlock ps' lists the running sessions",
+    // TRANSLATORS: the first %s is the portal's D-Bus address, the second
+    // why it is not reachable.
+    throw Error(format(_("the portal is not reachable for this session at %s (%s): it may have stopped; on the host, "
+                         "'airlock ps' lists the running sessions"),
+                       address, why.c_str()),
                 kRequestFailed);
   }
   g_dbus_connection_set_exit_on_close(connecting.connection, FALSE);
@@ -243,7 +263,7 @@ GDBusConnection* connect_to_portal() {
 
 std::string dbus_error_message(GDBusConnection* connection, GError* error) {
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED) || (connection && g_dbus_connection_is_closed(connection)))
-    return "the portal closed the connection; nothing was granted";
+    return _("the portal closed the connection; nothing was granted");
   g_dbus_error_strip_remote_error(error);
   return error->message;
 }
@@ -266,7 +286,7 @@ int retrieve_secret(GDBusConnection* connection, const std::string& grant) {
   gint32 index = -1;
   g_variant_get(reply, "(h)", &index);
   int fd = fds ? g_unix_fd_list_get(fds, index, &error) : -1;
-  if (fd < 0) throw Error("the portal sent no value: report this as a bug", kRequestFailed);
+  if (fd < 0) throw Error(_("the portal sent no value: report this as a bug"), kRequestFailed);
   return fd;
 }
 

@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "airlock-dbus.h"
+#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "request_portal.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -23,20 +25,27 @@ bool parse_options(int argc, char** argv) {
   const bool grants = strcmp(argv[0], "grants") == 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON, with the keys and types of the D-Bus API", nullptr},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON, with the keys and types of the D-Bus API"), nullptr},
       {},
   };
   g_autofree char* prgname = g_strconcat("airlock-request ", argv[0], nullptr);
   g_set_prgname(prgname);
   g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
-  g_option_context_set_summary(context, grants ? "List the folders and files this session has been granted."
-                                               : "Show this session: its id, profile, task and workspace.");
-  g_option_context_set_description(context, "Exit status: 0, or 2 on failure. See airlock-request(1).");
-  g_option_context_add_main_entries(context, entries, nullptr);
+  g_option_context_set_summary(context, grants ? N_("List the folders and files this session has been granted.")
+                                               : N_("Show this session: its id, profile, task and workspace."));
+  g_option_context_set_description(context, N_("Exit status: 0, or 2 on failure. See airlock-request(1)."));
+  // The entries are translated in the domain given with them; the summary,
+  // description and parameter string in the context's.
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_autoptr(GError) error = nullptr;
-  std::string see_help = std::string(" (see '") + prgname + " --help')";
-  if (!g_option_context_parse(context, &argc, &argv, &error)) throw Error(error->message + see_help, kRequestFailed);
-  if (argc > 1) throw Error(std::string("unexpected argument '") + argv[1] + "'" + see_help, kRequestFailed);
+  if (!g_option_context_parse(context, &argc, &argv, &error))
+    // TRANSLATORS: the first %s is GLib's message about the command line,
+    // the second the command, such as "airlock-request folder".
+    throw Error(format(_("%s (see '%s --help')"), error->message, prgname), kRequestFailed);
+  if (argc > 1)
+    // TRANSLATORS: %s is the command, such as "airlock-request grants".
+    throw Error(format(_("unexpected argument '%s' (see '%s --help')"), argv[1], prgname), kRequestFailed);
   return json;
 }
 
@@ -84,13 +93,15 @@ size_t display_width(const std::string& text) {
 
 void print_grants_table(GVariant* grants) {
   if (g_variant_n_children(grants) == 0) {
-    puts("This session holds no grants.");
+    puts(_("This session holds no grants."));
     return;
   }
   // The resource comes last: its width varies most.
   constexpr size_t kColumns = 7;
   using Row = std::array<std::string, kColumns>;
-  std::vector<Row> rows = {{"ID", "KIND", "ACCESS", "SCOPE", "SINCE", "DECIDED BY", "RESOURCE"}};
+  // TRANSLATORS: the headings of the table of grants, in capitals; its
+  // rows show the portal's values (folder, rw, once...) as they are.
+  std::vector<Row> rows = {{_("ID"), _("KIND"), _("ACCESS"), _("SCOPE"), _("SINCE"), _("DECIDED BY"), _("RESOURCE")}};
   GVariantIter iter;
   g_variant_iter_init(&iter, grants);
   while (GVariant* grant = g_variant_iter_next_value(&iter)) {
@@ -117,13 +128,15 @@ void print_grants_table(GVariant* grants) {
 void print_info(GVariant* info) {
   // The documented keys first, in this order, then any the portal adds.
   static constexpr std::array<std::pair<const char*, const char*>, 4> kKnown = {{
-      {"id", "session"},
-      {"profile", "profile"},
-      {"task", "task"},
-      {"workspace", "workspace"},
+      // TRANSLATORS: the labels of airlock-request info; other keys the
+      // portal adds are shown as they are.
+      {"id", N_("session")},
+      {"profile", N_("profile")},
+      {"task", N_("task")},
+      {"workspace", N_("workspace")},
   }};
   std::vector<std::pair<std::string, std::string>> lines;
-  for (const auto& [key, label] : kKnown) lines.emplace_back(label, shown_value(info, key));
+  for (const auto& [key, label] : kKnown) lines.emplace_back(_(label), shown_value(info, key));
   std::vector<std::string> others;
   GVariantIter iter;
   g_variant_iter_init(&iter, info);
@@ -135,9 +148,9 @@ void print_info(GVariant* info) {
   std::sort(others.begin(), others.end());
   for (const auto& other : others) lines.emplace_back(terminal_safe(other.c_str()), shown_value(info, other.c_str()));
   size_t width = 0;
-  for (const auto& line : lines) width = std::max(width, line.first.size());
+  for (const auto& line : lines) width = std::max(width, display_width(line.first));
   for (const auto& [label, value] : lines)
-    printf("%s:%s%s\n", label.c_str(), std::string(width - label.size() + 1, ' ').c_str(), value.c_str());
+    printf("%s:%s%s\n", label.c_str(), std::string(width - display_width(label) + 1, ' ').c_str(), value.c_str());
 }
 
 }  // namespace

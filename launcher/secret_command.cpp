@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "airlock-dbus.h"
+#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "secret_store.h"
@@ -30,24 +31,28 @@ namespace airlock {
 namespace {
 
 constexpr const char kUsage[] =
-    "Usage:\n"
-    "  airlock secret add NAME [--store=auto|keyring|file] [--passphrase-fd=N]\n"
-    "  airlock secret list\n"
-    "  airlock secret rm NAME\n"
-    "  airlock secret unlock [--passphrase-fd=N]\n"
-    "\n"
-    "Keep the secrets agents may ask for: in the Secret Service (GNOME Keyring,\n"
-    "KWallet, KeePassXC) when the session has one, else in an encrypted file store\n"
-    "under ~/.local/share/airlock/secrets. 'add' reads the value from standard\n"
-    "input, or asks for it when that is a terminal; never give it as an argument.\n"
-    "See airlock-secret(1).\n";
+    // TRANSLATORS: keep the commands, options and values (add, --store=auto,
+    // keyring, file...) as they are; they are typed as shown. "Secret
+    // Service" is the name of a standard.
+    N_("Usage:\n"
+       "  airlock secret add NAME [--store=auto|keyring|file] [--passphrase-fd=N]\n"
+       "  airlock secret list\n"
+       "  airlock secret rm NAME\n"
+       "  airlock secret unlock [--passphrase-fd=N]\n"
+       "\n"
+       "Keep the secrets agents may ask for: in the Secret Service (GNOME Keyring,\n"
+       "KWallet, KeePassXC) when the session has one, else in an encrypted file store\n"
+       "under ~/.local/share/airlock/secrets. 'add' reads the value from standard\n"
+       "input, or asks for it when that is a terminal; never give it as an argument.\n"
+       "See airlock-secret(1).\n");
 
 // Reads FD to its end; one trailing newline (as `echo` adds) is dropped.
-SecretBytes read_all(int fd, const char* what) {
+// TOO_LONG is the message for more than 64 KiB, CANNOT_READ the one for a
+// failed read.
+SecretBytes read_all(int fd, const char* too_long, const char* cannot_read) {
   SecretBytes value;
   if (!SecretBytes::read_fd(fd, kMaxSecretBytes, &value))
-    throw Error(errno == EFBIG ? std::string(what) + " is longer than 64 KiB: a secret is a token or a key, not a file"
-                               : errno_message(std::string("cannot read ") + what));
+    throw Error(errno == EFBIG ? std::string(too_long) : errno_message(cannot_read));
   size_t size = value.size();
   if (size > 0 && value.data()[size - 1] == '\n') --size;
   if (size > 0 && value.data()[size - 1] == '\r') --size;
@@ -79,14 +84,17 @@ SecretBytes ask_hidden(const std::string& question) {
 }
 
 SecretBytes passphrase(int fd, bool twice) {
-  if (fd >= 0) return read_all(fd, "the passphrase (--passphrase-fd)");
+  if (fd >= 0)
+    return read_all(
+        fd, _("the passphrase (--passphrase-fd) is longer than 64 KiB: a secret is a token or a key, not a file"),
+        _("cannot read the passphrase (--passphrase-fd)"));
   if (!isatty(STDIN_FILENO) && access("/dev/tty", R_OK) != 0)
-    throw Error("there is no terminal to ask the passphrase on: give it with --passphrase-fd=N");
-  SecretBytes first = ask_hidden("Passphrase of the secret store: ");
-  if (first.empty()) throw Error("no passphrase given: nothing was changed");
+    throw Error(_("there is no terminal to ask the passphrase on: give it with --passphrase-fd=N"));
+  SecretBytes first = ask_hidden(_("Passphrase of the secret store: "));
+  if (first.empty()) throw Error(_("no passphrase given: nothing was changed"));
   if (twice) {
-    SecretBytes again = ask_hidden("The same passphrase again: ");
-    if (again.view() != first.view()) throw Error("the two passphrases differ: nothing was changed");
+    SecretBytes again = ask_hidden(_("The same passphrase again: "));
+    if (again.view() != first.view()) throw Error(_("the two passphrases differ: nothing was changed"));
   }
   return first;
 }
@@ -103,7 +111,7 @@ bool unlock_portal(const SecretBytes& key, std::string* why) {
   }
   UniqueFd memfd(key.to_sealed_memfd());
   if (!memfd) {
-    *why = errno_message("cannot make a memfd");
+    *why = errno_message(_("cannot make a memfd"));
     return false;
   }
   g_autoptr(GUnixFDList) fds = g_unix_fd_list_new();
@@ -122,19 +130,28 @@ SecretBytes file_store_key(SecretFileStore& store, int passphrase_fd, bool creat
   SecretBytes key;
   std::string error;
   if (!store.exists()) {
-    if (!create_if_missing) throw Error("there is no file store of secrets in " + store.dir() + " yet: add a secret first");
+    if (!create_if_missing)
+      throw Error(format(_("there is no file store of secrets in %s yet: add a secret first"), store.dir().c_str()));
     if (passphrase_fd < 0 && secret_service::available()) {
       if (!store.create_with_keyring(&key, &error)) throw Error(error);
-      fprintf(stderr, "Created the secret store in %s; its key is in the Secret Service.\n", store.dir().c_str());
+      fprintf(stderr, _("Created the secret store in %s; its key is in the Secret Service.\n"), store.dir().c_str());
       return key;
     }
-    fprintf(stderr, "Creating the secret store in %s: choose its passphrase (8 characters at least).\n",
+    fprintf(stderr, _("Creating the secret store in %s: choose its passphrase (8 characters at least).\n"),
             store.dir().c_str());
     if (!store.create(passphrase(passphrase_fd, true), &key, &error)) throw Error(error);
   } else if (store.key_in_keyring()) {
-    if (secret_service::lookup_key_sync(store.dir(), &key, &error) != SecretLookup::kFound || !store.check_key(key, &error))
-      throw Error("the key of the secret store in " + store.dir() + " is not in the Secret Service" +
-                  (error.empty() ? std::string() : " (" + error + ")") + ": is the keyring unlocked?");
+    if (secret_service::lookup_key_sync(store.dir(), &key, &error) != SecretLookup::kFound ||
+        !store.check_key(key, &error)) {
+      if (error.empty())
+        throw Error(
+            format(_("the key of the secret store in %s is not in the Secret Service: is the keyring unlocked?"),
+                   store.dir().c_str()));
+      // TRANSLATORS: the second %s is the Secret Service's error.
+      throw Error(format(_("the key of the secret store in %s is not in the Secret Service (%s): is the keyring "
+                           "unlocked?"),
+                         store.dir().c_str(), error.c_str()));
+    }
   } else if (!store.unlock(passphrase(passphrase_fd, false), &key, &error)) {
     throw Error(error);
   }
@@ -144,24 +161,31 @@ SecretBytes file_store_key(SecretFileStore& store, int passphrase_fd, bool creat
 int add(const std::string& name, const std::string& where, int passphrase_fd) {
   std::string store_name = where;
   if (store_name == "auto") store_name = secret_service::available() ? "keyring" : "file";
-  SecretBytes value = isatty(STDIN_FILENO) ? ask_hidden("Value of " + name + " (not shown): ")
-                                           : read_all(STDIN_FILENO, "the value (standard input)");
-  if (value.empty()) throw Error("the value is empty: nothing was stored");
+  SecretBytes value =
+      isatty(STDIN_FILENO)
+          ? ask_hidden(format(_("Value of %s (not shown): "), name.c_str()))
+          : read_all(STDIN_FILENO,
+                     _("the value (standard input) is longer than 64 KiB: a secret is a token or a key, not a file"),
+                     _("cannot read the value (standard input)"));
+  if (value.empty()) throw Error(_("the value is empty: nothing was stored"));
   std::string error;
   if (store_name == "keyring") {
-    if (!secret_service::store(name, value, &error)) throw Error(error + ": nothing was stored");
-    printf("Stored %s in the Secret Service.\n", name.c_str());
+    // TRANSLATORS: %s is the secret store's error.
+    if (!secret_service::store(name, value, &error)) throw Error(format(_("%s: nothing was stored"), error.c_str()));
+    printf(_("Stored %s in the Secret Service.\n"), name.c_str());
     return 0;
   }
   SecretFileStore store(SecretFileStore::default_dir());
   SecretBytes key = file_store_key(store, passphrase_fd, true);
-  if (!store.put(key, name, value, &error)) throw Error(error + ": nothing was stored");
-  printf("Stored %s in %s.\n", name.c_str(), store.dir().c_str());
+  if (!store.put(key, name, value, &error)) throw Error(format(_("%s: nothing was stored"), error.c_str()));
+  // TRANSLATORS: the first %s is the secret's name, the second a folder.
+  printf(_("Stored %s in %s.\n"), name.c_str(), store.dir().c_str());
   std::string why;
   if (store.key_in_keyring()) return 0;  // the portal reads the key from the Secret Service itself
   if (!unlock_portal(key, &why))
-    fprintf(stderr, "airlock secret: the portal was not told the store's key (%s); run 'airlock secret unlock' later\n",
-            why.c_str());
+    fprintf(stderr, "airlock secret: %s\n",
+            format(_("the portal was not told the store's key (%s); run 'airlock secret unlock' later"), why.c_str())
+                .c_str());
   return 0;
 }
 
@@ -171,10 +195,12 @@ int list() {
   if (!error.empty()) fprintf(stderr, "airlock secret: %s\n", error.c_str());
   std::vector<std::string> files = SecretFileStore(SecretFileStore::default_dir()).list();
   if (keyring.empty() && files.empty()) {
-    printf("No secrets. Add one with 'airlock secret add NAME'.\n");
+    fputs(_("No secrets. Add one with 'airlock secret add NAME'.\n"), stdout);
     return 0;
   }
-  printf("%-40s %s\n", "NAME", "STORE");
+  // TRANSLATORS: the headings of the table of secrets; its rows show the
+  // stores as --store names them (keyring, file).
+  printf("%-40s %s\n", _("NAME"), _("STORE"));
   for (const auto& name : keyring) printf("%-40s %s\n", terminal_safe(name).c_str(), "keyring");
   for (const auto& name : files) printf("%-40s %s\n", name.c_str(), "file");
   return 0;
@@ -187,23 +213,25 @@ int remove_secret(const std::string& name) {
   SecretFileStore store(SecretFileStore::default_dir());
   if (!store.remove(name, &in_file, &error)) throw Error(error);
   if (!in_keyring && !in_file) {
-    fprintf(stderr, "airlock secret: there is no secret named %s (see 'airlock secret list')\n", name.c_str());
+    fprintf(stderr, "airlock secret: %s\n",
+            format(_("there is no secret named %s (see 'airlock secret list')"), name.c_str()).c_str());
     return 1;
   }
-  printf("Removed %s.\n", name.c_str());
+  printf(_("Removed %s.\n"), name.c_str());
   return 0;
 }
 
 int unlock(int passphrase_fd) {
   SecretFileStore store(SecretFileStore::default_dir());
   if (store.key_in_keyring()) {
-    printf("The key of the secret store is in the Secret Service, where the portal reads it: nothing to unlock.\n");
+    fputs(_("The key of the secret store is in the Secret Service, where the portal reads it: nothing to unlock.\n"),
+          stdout);
     return 0;
   }
   SecretBytes key = file_store_key(store, passphrase_fd, false);
   std::string why;
-  if (!unlock_portal(key, &why)) throw Error("cannot hand the key to the airlock portal: " + why);
-  printf("The portal can read the file store until it exits (at the end of the login session).\n");
+  if (!unlock_portal(key, &why)) throw Error(format(_("cannot hand the key to the airlock portal: %s"), why.c_str()));
+  fputs(_("The portal can read the file store until it exits (at the end of the login session).\n"), stdout);
   return 0;
 }
 
@@ -212,42 +240,55 @@ int secret_main(int argc, char** argv) {
   gint passphrase_fd = -1;
   g_auto(GStrv) rest = nullptr;
   GOptionEntry entries[] = {
-      {"store", 0, 0, G_OPTION_ARG_STRING, &store, "Where 'add' keeps the value: auto (default), keyring, file", "WHERE"},
-      {"passphrase-fd", 0, 0, G_OPTION_ARG_INT, &passphrase_fd, "Read the file store's passphrase from descriptor N",
-       "N"},
+      {"store", 0, 0, G_OPTION_ARG_STRING, &store,
+       // TRANSLATORS: keep add, auto, keyring and file as they are; they are
+       // typed as shown.
+       N_("Where 'add' keeps the value: auto (default), keyring, file"), N_("WHERE")},
+      {"passphrase-fd", 0, 0, G_OPTION_ARG_INT, &passphrase_fd,
+       N_("Read the file store's passphrase from descriptor N"), N_("N")},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, nullptr, nullptr},
-      {}};
-  g_autoptr(GOptionContext) context = g_option_context_new("add|list|rm|unlock [NAME]");
+      {},
+  };
+  // TRANSLATORS: keep add, list, rm and unlock as they are; they are typed
+  // as shown.
+  g_autoptr(GOptionContext) context = g_option_context_new(N_("add|list|rm|unlock [NAME]"));
   g_option_context_set_help_enabled(context, TRUE);
   g_option_context_set_description(context, kUsage);
-  g_option_context_add_main_entries(context, entries, nullptr);
+  // The entries are translated in the domain given with them; the summary,
+  // description and parameter string in the context's.
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     g_free(store);
-    throw Error(std::string(error->message) + " (see 'airlock secret --help')");
+    // TRANSLATORS: %s is GLib's message about the command line.
+    throw Error(format(_("%s (see 'airlock secret --help')"), error->message));
   }
   std::string where = store ? store : "auto";
   g_free(store);
   std::vector<std::string> args;
   for (size_t i = 0; rest && rest[i]; i++) args.emplace_back(rest[i]);
   if (args.empty()) {
-    fputs(kUsage, stderr);
+    fputs(_(kUsage), stderr);
     return kExitAirlockFailed;
   }
   const std::string& verb = args[0];
   auto one_name = [&]() -> std::string {
-    if (args.size() != 2) throw Error("usage: airlock secret " + verb + " NAME");
+    // TRANSLATORS: %s is add or rm.
+    if (args.size() != 2) throw Error(format(_("usage: airlock secret %s NAME"), verb.c_str()));
     if (std::string problem = secret_name_problem(args[1]); !problem.empty()) throw Error(problem);
     return args[1];
   };
   if (where != "auto" && where != "keyring" && where != "file")
-    throw Error("--store is auto, keyring or file, not '" + terminal_safe(where) + "'");
+    throw Error(format(_("--store is auto, keyring or file, not '%s'"), terminal_safe(where).c_str()));
   if (verb == "add") return add(one_name(), where, passphrase_fd);
   if (verb == "rm") return remove_secret(one_name());
-  if (args.size() != 1) throw Error("usage: airlock secret " + verb + " (no NAME)");
+  // TRANSLATORS: %s is list or unlock, or another word the person typed.
+  if (args.size() != 1) throw Error(format(_("usage: airlock secret %s (no NAME)"), verb.c_str()));
   if (verb == "list") return list();
   if (verb == "unlock") return unlock(passphrase_fd);
-  throw Error("unknown verb '" + terminal_safe(verb) + "': add, list, rm or unlock (see 'airlock secret --help')");
+  throw Error(format(_("unknown verb '%s': add, list, rm or unlock (see 'airlock secret --help')"),
+                     terminal_safe(verb).c_str()));
 }
 
 }  // namespace

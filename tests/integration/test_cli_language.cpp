@@ -47,5 +47,40 @@ TEST(CliLanguage, AirlockRequestSpeaksGerman) {
   EXPECT_NE(result.err.find("unbekannter Befehl"), std::string::npos) << result.err;
 }
 
+// Its commands too: their errors, and the help GOptionContext writes from
+// entries and a summary it translates in the "airlock" domain.
+TEST(CliLanguage, AirlockRequestCommandsSpeakGerman) {
+  std::string request = next_to_airlock("airlock-request");
+  Result result = run({request, "folder"}, in_german());
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.err.find("welcher Ordner? Geben Sie einen PATH an"), std::string::npos) << result.err;
+
+  Options outside = in_german();
+  outside.unset_env.push_back("AIRLOCK_PORTAL_ADDRESS");
+  result = run({request, "grants"}, outside);
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.err.find("nicht in einer Airlock-Sandbox"), std::string::npos) << result.err;
+
+  result = run({request, "folder", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("um den Ordner PATH des Rechners bitten"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Auch um Schreibzugriff bitten"), std::string::npos) << result.out;
+
+  result = run({request, "secret", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Den Wert auf der Standardausgabe ausgeben"), std::string::npos) << result.out;
+}
+
+TEST(CliLanguage, AirlockSecretSpeaksGerman) {
+  Result result = airlock({"secret", "frobnicate"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("unbekanntes Verb „frobnicate“"), std::string::npos) << result.err;
+
+  result = airlock({"secret", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Wo „add“ den Wert ablegt"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Die Geheimnisse verwalten"), std::string::npos) << result.out;
+}
+
 }  // namespace
 }  // namespace airlock::test
