@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "airlock-dbus.h"
+#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "host_path.h"
 #include "json_output.h"
 #include "text_table.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -32,6 +34,8 @@ struct CommandLine {
   std::vector<std::string> args;
 };
 
+// PARAMETERS, SUMMARY and the ENTRIES' texts are untranslated (N_()):
+// GOptionContext translates them in airlock's domain.
 CommandLine parse_command_line(int argc, char** argv, const char* name, const char* parameters, const char* summary,
                                GOptionEntry* entries) {
   g_auto(GStrv) rest = nullptr;
@@ -43,12 +47,15 @@ CommandLine parse_command_line(int argc, char** argv, const char* name, const ch
   std::string prgname = std::string("airlock ") + name;
   g_set_prgname(prgname.c_str());
   g_autoptr(GOptionContext) context = g_option_context_new(parameters);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_set_summary(context, summary);
-  g_option_context_set_description(context, "The commands that speak to the portal are described in airlock(1).");
-  g_option_context_add_main_entries(context, all.data(), nullptr);
+  g_option_context_set_description(context, N_("The commands that speak to the portal are described in airlock(1)."));
+  g_option_context_add_main_entries(context, all.data(), GETTEXT_PACKAGE);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
-    throw Error(std::string(error->message) + " (see 'airlock " + name + " --help')");
+    // TRANSLATORS: the first %s is GLib's message about the options, the
+    // second a command such as "grants".
+    throw Error(format(_("%s (see 'airlock %s --help')"), error->message, name));
   CommandLine line;
   for (char** arg = rest; arg && *arg; ++arg) line.args.emplace_back(*arg);
   // "--" ends the options, so that an id may begin with a dash.
@@ -65,19 +72,28 @@ std::string portal_failure(const GError* error) {
   g_dbus_error_strip_remote_error(stripped);
   std::string message = terminal_safe(stripped->message);
   if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
-    return "the airlock portal (" + std::string(kPortalBusName) +
-           ") is not running and cannot be started: no D-Bus service file names it. Is airlock installed?";
+    // TRANSLATORS: %s is the portal's D-Bus name, org.airlock.Portal.
+    return format(_("the airlock portal (%s) is not running and cannot be started: no D-Bus service file names it. "
+                    "Is airlock installed?"),
+                  kPortalBusName);
   if (g_str_has_prefix(name.c_str(), "org.freedesktop.DBus.Error.Spawn."))
-    return "the airlock portal failed to start (" + message + "): see the session's log, 'journalctl --user -e'";
+    // TRANSLATORS: %s says why D-Bus could not start the portal; keep the
+    // command 'journalctl --user -e' as it is.
+    return format(_("the airlock portal failed to start (%s): see the session's log, 'journalctl --user -e'"),
+                  message.c_str());
   if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
       name == "org.freedesktop.DBus.Error.TimedOut" || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return "the airlock portal did not answer in time: see the session's log, 'journalctl --user -e'";
+    // TRANSLATORS: keep the command 'journalctl --user -e' as it is.
+    return _("the airlock portal did not answer in time: see the session's log, 'journalctl --user -e'");
   if (name == "org.freedesktop.DBus.Error.UnknownMethod" || name == "org.freedesktop.DBus.Error.UnknownInterface" ||
       name == "org.freedesktop.DBus.Error.UnknownObject")
-    return "the airlock portal that is running does not match this airlock (" + message +
-           "): end it with 'systemctl --user restart' or log out, or reinstall airlock";
+    // TRANSLATORS: %s is the D-Bus error; keep the command
+    // 'systemctl --user restart' as it is.
+    return format(_("the airlock portal that is running does not match this airlock (%s): end it with "
+                    "'systemctl --user restart' or log out, or reinstall airlock"),
+                  message.c_str());
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    return "the session bus closed the connection: try again";
+    return _("the session bus closed the connection: try again");
   return message;
 }
 
@@ -92,15 +108,19 @@ ManagerPtr connect_manager() {
   g_autoptr(GError) error = nullptr;
   g_autoptr(GDBusConnection) bus = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &error);
   if (!bus)
-    throw Error(std::string("cannot connect to the session bus, where the airlock portal runs (") +
-                terminal_safe(error->message) +
-                "): run airlock in a desktop session, or set DBUS_SESSION_BUS_ADDRESS to the bus's address");
+    // TRANSLATORS: %s is GLib's error; DBUS_SESSION_BUS_ADDRESS is an
+    // environment variable, which keeps its name.
+    throw Error(format(_("cannot connect to the session bus, where the airlock portal runs (%s): run airlock in a "
+                         "desktop session, or set DBUS_SESSION_BUS_ADDRESS to the bus's address"),
+                       terminal_safe(error->message).c_str()));
   auto flags = static_cast<GDBusProxyFlags>(G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
                                             G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
                                             G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START_AT_CONSTRUCTION);
   AirlockManager* manager =
       airlock_manager_proxy_new_sync(bus, flags, kPortalBusName, kManagerPath, nullptr, &error);
-  if (!manager) throw Error("cannot reach the airlock portal: " + portal_failure(error));
+  if (!manager)
+    // TRANSLATORS: %s says why, in one of the messages about the portal.
+    throw Error(format(_("cannot reach the airlock portal: %s"), portal_failure(error).c_str()));
   return ManagerPtr(manager);
 }
 
@@ -166,7 +186,8 @@ class PathDisplay {
 
 void print_json(const std::string& json) { fputs(json.c_str(), stdout); }
 
-// "folder ~/src/foo (write)", for a person.
+// "folder ~/src/foo (write)", for a person: the kind and access are the
+// portal's words, as the tables show them.
 std::string describe_grant(GVariant* grant, const PathDisplay& paths) {
   std::string kind = text_of(grant, "kind");
   std::string text = kind + " " + paths.resource(kind, text_of(grant, "resource"));
@@ -177,41 +198,45 @@ std::string describe_grant(GVariant* grant, const PathDisplay& paths) {
 
 void require_no_arguments(const CommandLine& line, const char* usage) {
   if (!line.args.empty())
-    throw Error("unexpected argument '" + terminal_safe(line.args[0]) + "': usage: " + usage);
+    // TRANSLATORS: %s is the argument, the second %s how the command is
+    // typed (airlock ps [--json]).
+    throw Error(format(_("unexpected argument '%s': usage: %s"), terminal_safe(line.args[0]).c_str(), usage));
 }
 
 int ps_command(int argc, char** argv) {
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", nullptr},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), nullptr},
       {},
   };
-  CommandLine line = parse_command_line(argc, argv, "ps", "", "List the running sessions.", entries);
+  CommandLine line = parse_command_line(argc, argv, "ps", nullptr, N_("List the running sessions."), entries);
   require_no_arguments(line, "airlock ps [--json]");
 
   ManagerPtr manager = connect_manager();
   g_autoptr(GError) error = nullptr;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_list_sessions_sync(manager.get(), &reply, nullptr, &error))
-    throw Error("cannot list the sessions: " + portal_failure(error));
+    throw Error(format(_("cannot list the sessions: %s"), portal_failure(error).c_str()));
   VariantPtr sessions = adopt(reply);
   if (json) {
     print_json(json_lines_array(sessions.get()));
     return 0;
   }
   if (g_variant_n_children(sessions.get()) == 0) {
-    printf("no running sessions\n");
+    fputs(_("no running sessions\n"), stdout);
     return 0;
   }
-  TextTable table({{"ID"}, {"PROFILE"}, {"STARTED"}, {"PID", true}, {"GRANTS", true}, {"PENDING", true},
-                   {"FLAGGED"}, {"TASK"}});
+  // TRANSLATORS: the headings of the table of 'airlock ps'.
+  TextTable table({{_("ID")}, {_("PROFILE")}, {_("STARTED")}, {_("PID"), true}, {_("GRANTS"), true},
+                   {_("PENDING"), true}, {_("FLAGGED")}, {_("TASK")}});
   GVariantIter iter;
   g_variant_iter_init(&iter, sessions.get());
   while (GVariant* raw = g_variant_iter_next_value(&iter)) {
     VariantPtr session = adopt(raw);
     table.add_row({text_of(raw, "id"), text_of(raw, "profile"), local_time(number_of(raw, "started")),
                    number_text(raw, "pid"), number_text(raw, "grants"), number_text(raw, "pending"),
-                   flag_of(raw, "flagged") ? "flagged" : "", text_of(raw, "task")});
+                   // TRANSLATORS: in the FLAGGED column of 'airlock ps'.
+                   flag_of(raw, "flagged") ? _("flagged") : "", text_of(raw, "task")});
   }
   table.print(stdout);
   return 0;
@@ -221,18 +246,20 @@ void print_always_grants(AirlockManager* manager, bool json) {
   g_autoptr(GError) error = nullptr;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_list_always_sync(manager, &reply, nullptr, &error))
-    throw Error("cannot list the always-grants: " + portal_failure(error));
+    throw Error(format(_("cannot list the always-grants: %s"), portal_failure(error).c_str()));
   VariantPtr grants = adopt(reply);
   if (json) {
     print_json(json_lines_array(grants.get()));
     return;
   }
   if (g_variant_n_children(grants.get()) == 0) {
-    printf("no always-grants\n");
+    fputs(_("no always-grants\n"), stdout);
     return;
   }
   PathDisplay paths;
-  TextTable table({{"ID", true}, {"PROFILE"}, {"WORKSPACE"}, {"KIND"}, {"RESOURCE"}, {"ACCESS"}, {"CREATED"}});
+  // TRANSLATORS: the headings of the table of 'airlock grants --always'.
+  TextTable table({{_("ID"), true}, {_("PROFILE")}, {_("WORKSPACE")}, {_("KIND")}, {_("RESOURCE")}, {_("ACCESS")},
+                   {_("CREATED")}});
   GVariantIter iter;
   g_variant_iter_init(&iter, grants.get());
   while (GVariant* raw = g_variant_iter_next_value(&iter)) {
@@ -248,21 +275,30 @@ void print_always_grants(AirlockManager* manager, bool json) {
 int grants_command(int argc, char** argv) {
   gboolean json = FALSE, always = FALSE;
   GOptionEntry entries[] = {
-      {"always", 'a', 0, G_OPTION_ARG_NONE, &always, "List the always-grants instead, with the ids 'airlock forget' takes",
-       nullptr},
-      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", nullptr},
+      {"always", 'a', 0, G_OPTION_ARG_NONE, &always,
+       N_("List the always-grants instead, with the ids 'airlock forget' takes"), nullptr},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), nullptr},
       {},
   };
-  CommandLine line = parse_command_line(argc, argv, "grants", "[SESSION]",
-                                        "List the grants of SESSION, or of every running session.", entries);
+  // TRANSLATORS: SESSION is named in the summary that follows, and stays
+  // the same in both.
+  CommandLine line = parse_command_line(argc, argv, "grants", N_("[SESSION]"),
+                                        N_("List the grants of SESSION, or of every running session."), entries);
   if (line.args.size() > 1)
-    throw Error("unexpected argument '" + terminal_safe(line.args[1]) +
-                "': usage: airlock grants [--json] [SESSION], or airlock grants --always [--json]");
+    // TRANSLATORS: %s is the argument; the commands after "usage:" are
+    // typed as shown.
+    throw Error(format(_("unexpected argument '%s': usage: airlock grants [--json] [SESSION], or airlock grants "
+                         "--always [--json]"),
+                       terminal_safe(line.args[1]).c_str()));
   if (always && !line.args.empty())
-    throw Error("--always lists the always-grants of every profile and takes no SESSION: usage: airlock grants "
-                "--always [--json]");
+    // TRANSLATORS: --always is an option; the command after "usage:" is
+    // typed as shown.
+    throw Error(_("--always lists the always-grants of every profile and takes no SESSION: usage: airlock grants "
+                  "--always [--json]"));
   std::string session = line.args.empty() ? "" : line.args[0];
-  if (!line.args.empty() && session.empty()) throw Error("the session's id is empty: see the ID column of 'airlock ps'");
+  if (!line.args.empty() && session.empty())
+    // TRANSLATORS: ID is a heading of the table of 'airlock ps'.
+    throw Error(_("the session's id is empty: see the ID column of 'airlock ps'"));
 
   ManagerPtr manager = connect_manager();
   if (always) {
@@ -272,21 +308,25 @@ int grants_command(int argc, char** argv) {
   g_autoptr(GError) error = nullptr;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_list_grants_sync(manager.get(), session.c_str(), &reply, nullptr, &error))
-    throw Error((session.empty() ? std::string("cannot list the grants: ")
-                                 : "cannot list the grants of session " + terminal_safe(session) + ": ") +
-                portal_failure(error));
+    throw Error(session.empty()
+                    ? format(_("cannot list the grants: %s"), portal_failure(error).c_str())
+                    // TRANSLATORS: the first %s is the session's id, the second says why.
+                    : format(_("cannot list the grants of session %s: %s"), terminal_safe(session).c_str(),
+                             portal_failure(error).c_str()));
   VariantPtr grants = adopt(reply);
   if (json) {
     print_json(json_lines_array(grants.get()));
     return 0;
   }
   if (g_variant_n_children(grants.get()) == 0) {
-    if (session.empty()) printf("no grants\n");
-    else printf("session %s has no grants\n", terminal_safe(session).c_str());
+    if (session.empty()) fputs(_("no grants\n"), stdout);
+    else printf(_("session %s has no grants\n"), terminal_safe(session).c_str());
     return 0;
   }
   PathDisplay paths;
-  TextTable table({{"SESSION"}, {"ID"}, {"KIND"}, {"RESOURCE"}, {"ACCESS"}, {"SCOPE"}, {"SINCE"}, {"DECIDED-BY"}});
+  // TRANSLATORS: the headings of the table of 'airlock grants'.
+  TextTable table({{_("SESSION")}, {_("ID")}, {_("KIND")}, {_("RESOURCE")}, {_("ACCESS")}, {_("SCOPE")}, {_("SINCE")},
+                   {_("DECIDED-BY")}});
   GVariantIter iter;
   g_variant_iter_init(&iter, grants.get());
   while (GVariant* raw = g_variant_iter_next_value(&iter)) {
@@ -302,15 +342,20 @@ int grants_command(int argc, char** argv) {
 
 int revoke_command(int argc, char** argv) {
   GOptionEntry entries[] = {{}};
-  CommandLine line = parse_command_line(argc, argv, "revoke", "SESSION GRANT",
-                                        "Take the grant GRANT of SESSION away, at once. 'airlock grants' lists both ids.",
-                                        entries);
-  if (line.args.size() != 2) throw Error("usage: airlock revoke SESSION GRANT (the ids 'airlock grants' lists)");
+  // TRANSLATORS: SESSION and GRANT are named in the summary that follows,
+  // and stay the same in both.
+  CommandLine line = parse_command_line(
+      argc, argv, "revoke", N_("SESSION GRANT"),
+      N_("Take the grant GRANT of SESSION away, at once. 'airlock grants' lists both ids."), entries);
+  if (line.args.size() != 2)
+    // TRANSLATORS: the command after "usage:" is typed as shown.
+    throw Error(_("usage: airlock revoke SESSION GRANT (the ids 'airlock grants' lists)"));
   const std::string& session = line.args[0];
   const std::string& grant_id = line.args[1];
   if (session.empty() || grant_id.empty())
-    throw Error("the session's or the grant's id is empty: see the SESSION and ID columns of 'airlock grants'");
-  std::string what = "grant " + terminal_safe(grant_id) + " of session " + terminal_safe(session);
+    // TRANSLATORS: SESSION and ID are headings of the table of 'airlock grants'.
+    throw Error(_("the session's or the grant's id is empty: see the SESSION and ID columns of 'airlock grants'"));
+  std::string shown_session = terminal_safe(session), shown_grant = terminal_safe(grant_id);
 
   ManagerPtr manager = connect_manager();
   // What the grant was, to say so once it is gone.
@@ -318,7 +363,9 @@ int revoke_command(int argc, char** argv) {
   g_autoptr(GError) error = nullptr;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_list_grants_sync(manager.get(), session.c_str(), &reply, nullptr, &error))
-    throw Error("cannot revoke " + what + ": " + portal_failure(error));
+    // TRANSLATORS: the first %s is the grant's id, the second the session's, the third says why.
+    throw Error(format(_("cannot revoke grant %s of session %s: %s"), shown_grant.c_str(), shown_session.c_str(),
+                       portal_failure(error).c_str()));
   VariantPtr grants = adopt(reply);
   PathDisplay paths;
   GVariantIter iter;
@@ -328,24 +375,38 @@ int revoke_command(int argc, char** argv) {
     if (text_of(raw, "id") == grant_id) description = describe_grant(raw, paths);
   }
   if (!airlock_manager_call_revoke_sync(manager.get(), session.c_str(), grant_id.c_str(), nullptr, &error))
-    throw Error("cannot revoke " + what + ": " + portal_failure(error));
-  printf("revoked %s%s\n", what.c_str(), description.empty() ? "" : (": " + description).c_str());
+    throw Error(format(_("cannot revoke grant %s of session %s: %s"), shown_grant.c_str(), shown_session.c_str(),
+                       portal_failure(error).c_str()));
+  if (description.empty())
+    printf(_("revoked grant %s of session %s\n"), shown_grant.c_str(), shown_session.c_str());
+  else
+    // TRANSLATORS: the third %s is what the grant was, in the portal's
+    // words: "folder ~/src/foo (write)".
+    printf(_("revoked grant %s of session %s: %s\n"), shown_grant.c_str(), shown_session.c_str(), description.c_str());
   return 0;
 }
 
 int forget_command(int argc, char** argv) {
   GOptionEntry entries[] = {{}};
-  CommandLine line = parse_command_line(argc, argv, "forget", "ID...",
-                                        "Remove the always-grants ID... ('airlock grants --always' lists them):\n"
-                                        "later requests for the same things go through the policy and prompts again.",
+  // TRANSLATORS: ID... is named in the summary that follows, and stays the
+  // same in both.
+  CommandLine line = parse_command_line(argc, argv, "forget", N_("ID..."),
+                                        N_("Remove the always-grants ID... ('airlock grants --always' lists them):\n"
+                                           "later requests for the same things go through the policy and prompts "
+                                           "again."),
                                         entries);
-  if (line.args.empty()) throw Error("usage: airlock forget ID... (the ids 'airlock grants --always' lists)");
+  if (line.args.empty())
+    // TRANSLATORS: the command after "usage:" is typed as shown.
+    throw Error(_("usage: airlock forget ID... (the ids 'airlock grants --always' lists)"));
   std::vector<std::int64_t> ids;
   for (const auto& arg : line.args) {
     guint64 id = 0;
     if (!g_ascii_string_to_unsigned(arg.c_str(), 10, 1, G_MAXINT64, &id, nullptr))
-      throw Error("'" + terminal_safe(arg) +
-                  "' is not an always-grant id: give a number from the ID column of 'airlock grants --always'");
+      // TRANSLATORS: %s is what was given; ID is a heading of the table of
+      // 'airlock grants --always'.
+      throw Error(format(_("'%s' is not an always-grant id: give a number from the ID column of 'airlock grants "
+                           "--always'"),
+                         terminal_safe(arg).c_str()));
     ids.push_back(static_cast<std::int64_t>(id));
   }
 
@@ -354,32 +415,45 @@ int forget_command(int argc, char** argv) {
   g_autoptr(GError) error = nullptr;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_list_always_sync(manager.get(), &reply, nullptr, &error))
-    throw Error("cannot forget always-grants: " + portal_failure(error));
+    throw Error(format(_("cannot forget always-grants: %s"), portal_failure(error).c_str()));
   VariantPtr grants = adopt(reply);
   PathDisplay paths;
   int status = 0;
   for (std::int64_t id : ids) {
-    std::string description;
+    // What the grant was: "folder ~/src/foo (write)", its profile and workspace.
+    std::string description, profile, workspace;
     GVariantIter iter;
     g_variant_iter_init(&iter, grants.get());
     while (GVariant* raw = g_variant_iter_next_value(&iter)) {
       VariantPtr grant = adopt(raw);
       if (number_of(raw, "id") != id) continue;
-      description = describe_grant(raw, paths) + ", profile " + terminal_safe(text_of(raw, "profile"));
-      std::string workspace = text_of(raw, "workspace");
-      if (!workspace.empty()) description += ", workspace " + terminal_safe(paths.path(workspace));
+      description = describe_grant(raw, paths);
+      profile = terminal_safe(text_of(raw, "profile"));
+      workspace = terminal_safe(paths.path(text_of(raw, "workspace")));
     }
     // Like rm: each id on its own, a failure reported and the rest still done.
     if (!airlock_manager_call_forget_sync(manager.get(), id, nullptr, &error)) {
       fflush(stdout);
-      fprintf(stderr, "airlock: cannot forget always-grant %lld: %s\n", static_cast<long long>(id),
+      // TRANSLATORS: %lld is the always-grant's id, %s says why.
+      fprintf(stderr, _("airlock: cannot forget always-grant %lld: %s\n"), static_cast<long long>(id),
               portal_failure(error).c_str());
       g_clear_error(&error);
       status = kExitAirlockFailed;
       continue;
     }
-    printf("forgot always-grant %lld%s\n", static_cast<long long>(id),
-           description.empty() ? "" : (": " + description).c_str());
+    long long shown_id = id;
+    if (description.empty())
+      printf(_("forgot always-grant %lld\n"), shown_id);
+    else if (workspace.empty())
+      // TRANSLATORS: %lld is the always-grant's id, the first %s what it
+      // was, in the portal's words ("folder ~/src/foo (write)"), the second
+      // its profile.
+      printf(_("forgot always-grant %lld: %s, profile %s\n"), shown_id, description.c_str(), profile.c_str());
+    else
+      // TRANSLATORS: as the message before, and the third %s is the
+      // workspace, a folder.
+      printf(_("forgot always-grant %lld: %s, profile %s, workspace %s\n"), shown_id, description.c_str(),
+             profile.c_str(), workspace.c_str());
   }
   return status;
 }
@@ -387,8 +461,11 @@ int forget_command(int argc, char** argv) {
 // --since: "2026-11-03", "2026-11-03 14:00[:SS]" (local time, or with a
 // zone), or an age: 90s, 10m, 2h, 3d, 1w.
 std::int64_t parse_since(const std::string& text) {
-  std::string error_text = "cannot read --since '" + terminal_safe(text) +
-                           "': give a local time like 2026-11-03 or '2026-11-03 14:00', or an age like 10m, 2h or 3d";
+  // TRANSLATORS: %s is what was given to --since; the times and ages are
+  // typed as shown (the letters s, m, h, d, w are the units).
+  std::string error_text = format(_("cannot read --since '%s': give a local time like 2026-11-03 or '2026-11-03 "
+                                    "14:00', or an age like 10m, 2h or 3d"),
+                                  terminal_safe(text).c_str());
   if (text.size() >= 2 && g_ascii_isdigit(text[0])) {
     std::string number = text.substr(0, text.size() - 1);
     std::int64_t unit = 0;
@@ -418,8 +495,9 @@ std::int64_t parse_since(const std::string& text) {
 class AuditLogTable {
  public:
   AuditLogTable()
-      : table_({{"TIME"}, {"SEQ", true}, {"EVENT"}, {"SESSION"}, {"PROFILE"}, {"KIND"}, {"RESOURCE"}, {"ACCESS"},
-                {"SCOPE"}, {"DECIDED-BY"}, {"OUTCOME"}, {"RULE"}}) {}
+      // TRANSLATORS: the headings of the table of 'airlock log'.
+      : table_({{_("TIME")}, {_("SEQ"), true}, {_("EVENT")}, {_("SESSION")}, {_("PROFILE")}, {_("KIND")},
+                {_("RESOURCE")}, {_("ACCESS")}, {_("SCOPE")}, {_("DECIDED-BY")}, {_("OUTCOME")}, {_("RULE")}}) {}
 
   // Adds ROWS (aa{sv}); returns the last seq among them, or 0.
   std::int64_t add(GVariant* rows) {
@@ -456,7 +534,7 @@ VariantPtr audit_rows(AirlockManager* manager, const std::string& session, std::
   g_autoptr(GError) error = nullptr;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_audit_log_sync(manager, g_variant_builder_end(&filter), &reply, nullptr, &error))
-    throw Error("cannot read the audit log: " + portal_failure(error));
+    throw Error(format(_("cannot read the audit log: %s"), portal_failure(error).c_str()));
   return adopt(reply);
 }
 
@@ -465,17 +543,24 @@ int verify_log(AirlockManager* manager, bool json) {
   gboolean ok = FALSE;
   GVariant* reply = nullptr;
   if (!airlock_manager_call_verify_log_sync(manager, &ok, &reply, nullptr, &error))
-    throw Error("cannot verify the audit log: " + portal_failure(error));
+    throw Error(format(_("cannot verify the audit log: %s"), portal_failure(error).c_str()));
   VariantPtr result = adopt(reply);
   if (json) {
     std::string out = std::string("{\"ok\":") + (ok ? "true" : "false") + ",\"result\":" +
                       json_from_variant(result.get()) + "}\n";
     print_json(out);
   } else if (ok) {
-    printf("audit log verified: %s rows, head %s %s\n", number_text(result.get(), "rows").c_str(),
-           number_text(result.get(), "head-seq").c_str(), terminal_safe(text_of(result.get(), "head-hash")).c_str());
+    std::int64_t rows = number_of(result.get(), "rows").value_or(0);
+    // TRANSLATORS: %lld is the number of rows; the head is the last row:
+    // its sequence number and its hash.
+    printf(n_("audit log verified: %lld row, head %s %s\n", "audit log verified: %lld rows, head %s %s\n",
+              static_cast<unsigned long>(rows)),
+           static_cast<long long>(rows), number_text(result.get(), "head-seq").c_str(),
+           terminal_safe(text_of(result.get(), "head-hash")).c_str());
   } else {
-    printf("audit log DAMAGED at row %s: %s\n", number_text(result.get(), "bad-seq").c_str(),
+    // TRANSLATORS: %s is the row's sequence number, the second %s says
+    // what is wrong with it.
+    printf(_("audit log DAMAGED at row %s: %s\n"), number_text(result.get(), "bad-seq").c_str(),
            terminal_safe(text_of(result.get(), "reason")).c_str());
   }
   return ok ? 0 : 1;
@@ -488,31 +573,47 @@ int log_command(int argc, char** argv) {
   g_autofree char* limit_text = nullptr;
   gboolean json = FALSE, verify = FALSE, follow = FALSE;
   GOptionEntry entries[] = {
-      {"session", 's', 0, G_OPTION_ARG_STRING, &session, "Only the rows of this session", "ID"},
-      {"since", 0, 0, G_OPTION_ARG_STRING, &since_text, "Only rows from this time on: '2026-11-03 14:00', or an age: 2h",
-       "TIME"},
-      {"after", 0, 0, G_OPTION_ARG_STRING, &after_text, "Only rows after this sequence number", "SEQ"},
-      {"limit", 'n', 0, G_OPTION_ARG_STRING, &limit_text, "Only the newest N rows", "N"},
-      {"follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Go on printing rows as they are written", nullptr},
-      {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON for scripts", nullptr},
-      {"verify", 0, 0, G_OPTION_ARG_NONE, &verify, "Check the log's hash chain instead; exit 1 when it is damaged",
-       nullptr},
+      // TRANSLATORS: the placeholders ID, TIME, SEQ and N are also named in
+      // the usage and the other messages of 'airlock log', and are headings
+      // of its table (ID, TIME, SEQ): translate each the same in all.
+      {"session", 's', 0, G_OPTION_ARG_STRING, &session, N_("Only the rows of this session"), N_("ID")},
+      {"since", 0, 0, G_OPTION_ARG_STRING, &since_text,
+       N_("Only rows from this time on: '2026-11-03 14:00', or an age: 2h"), N_("TIME")},
+      {"after", 0, 0, G_OPTION_ARG_STRING, &after_text, N_("Only rows after this sequence number"), N_("SEQ")},
+      {"limit", 'n', 0, G_OPTION_ARG_STRING, &limit_text, N_("Only the newest N rows"), N_("N")},
+      {"follow", 'f', 0, G_OPTION_ARG_NONE, &follow, N_("Go on printing rows as they are written"), nullptr},
+      {"json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON for scripts"), nullptr},
+      {"verify", 0, 0, G_OPTION_ARG_NONE, &verify,
+       N_("Check the log's hash chain instead; exit 1 when it is damaged"), nullptr},
       {},
   };
   CommandLine line =
-      parse_command_line(argc, argv, "log", "", "Show the audit log, oldest first, or verify it.", entries);
-  require_no_arguments(line, "airlock log [--session ID] [--since TIME] [--limit N] [--follow | --json], or "
-                             "airlock log --verify [--json]");
+      parse_command_line(argc, argv, "log", nullptr, N_("Show the audit log, oldest first, or verify it."), entries);
+  // TRANSLATORS: how the command is typed, after "usage:"; the
+  // placeholders ID, TIME and N as in the options' --help.
+  require_no_arguments(line, _("airlock log [--session ID] [--since TIME] [--limit N] [--follow | --json], or "
+                               "airlock log --verify [--json]"));
   if (verify && (session || since_text || after_text || limit_text || follow))
-    throw Error("--verify checks the whole log: it takes no --session, --since, --after, --limit or --follow");
-  if (follow && json) throw Error("--follow prints for people: use --after SEQ to fetch new rows as JSON");
-  if (session && !*session) throw Error("--session is empty: give an id from 'airlock ps'");
+    // TRANSLATORS: the words that begin with -- are options.
+    throw Error(_("--verify checks the whole log: it takes no --session, --since, --after, --limit or --follow"));
+  if (follow && json)
+    // TRANSLATORS: the words that begin with -- are options; JSON is data
+    // for scripts.
+    throw Error(_("--follow prints for people: use --after SEQ to fetch new rows as JSON"));
+  if (session && !*session)
+    // TRANSLATORS: --session is an option.
+    throw Error(_("--session is empty: give an id from 'airlock ps'"));
   std::int64_t since = since_text ? parse_since(since_text) : 0;
   guint64 after = 0, limit = 0;
   if (after_text && !g_ascii_string_to_unsigned(after_text, 10, 0, G_MAXINT64, &after, nullptr))
-    throw Error("--after '" + terminal_safe(after_text) + "' is not a sequence number: give the SEQ of a row");
+    // TRANSLATORS: %s is what was given to the option --after; SEQ is a
+    // heading of the table of 'airlock log'.
+    throw Error(format(_("--after '%s' is not a sequence number: give the SEQ of a row"),
+                       terminal_safe(after_text).c_str()));
   if (limit_text && !g_ascii_string_to_unsigned(limit_text, 10, 1, G_MAXUINT32, &limit, nullptr))
-    throw Error("--limit '" + terminal_safe(limit_text) + "' is not a number of rows: give a number from 1 on");
+    // TRANSLATORS: %s is what was given to the option --limit.
+    throw Error(format(_("--limit '%s' is not a number of rows: give a number from 1 on"),
+                       terminal_safe(limit_text).c_str()));
   std::string session_id = session ? session : "";
 
   ManagerPtr manager = connect_manager();
@@ -526,7 +627,7 @@ int log_command(int argc, char** argv) {
   AuditLogTable table;
   std::int64_t last = table.add(rows.get());
   if (table.empty() && !follow) {
-    fputs(session || since_text || after_text ? "no audit-log rows match\n" : "the audit log is empty\n", stdout);
+    fputs(session || since_text || after_text ? _("no audit-log rows match\n") : _("the audit log is empty\n"), stdout);
     return 0;
   }
   table.print();
@@ -549,7 +650,7 @@ int manage_command(int argc, char** argv) {
   if (strcmp(command, "revoke") == 0) return revoke_command(argc, argv);
   if (strcmp(command, "forget") == 0) return forget_command(argc, argv);
   if (strcmp(command, "log") == 0) return log_command(argc, argv);
-  throw Error(std::string("unknown command '") + command + "' (see 'airlock --help')");
+  throw Error(format(_("unknown command '%s' (see 'airlock --help')"), command));
 }
 
 }  // namespace airlock

@@ -7,10 +7,12 @@
 #include <memory>
 #include <string>
 
+#include "config.h"
 #include "error.h"
 #include "host_path.h"
 #include "policy.h"
 #include "profile.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -24,9 +26,11 @@ std::string canonical_resource(RequestKind kind, const std::string& resource) {
     case RequestKind::kFile: {
       HostPath path = resolve_host_path(resource);
       if (kind == RequestKind::kFolder && !path.is_directory)
-        throw Error(resource + " is a file: check it with 'airlock policy check file'");
+        // TRANSLATORS: %s is a path; the command is typed as shown.
+        throw Error(format(_("%s is a file: check it with 'airlock policy check file'"), resource.c_str()));
       if (kind == RequestKind::kFile && path.is_directory)
-        throw Error(resource + " is a folder: check it with 'airlock policy check folder'");
+        // TRANSLATORS: %s is a path; the command is typed as shown.
+        throw Error(format(_("%s is a folder: check it with 'airlock policy check folder'"), resource.c_str()));
       return path.canonical;
     }
     case RequestKind::kHost: {
@@ -34,12 +38,13 @@ std::string canonical_resource(RequestKind kind, const std::string& resource) {
       std::string host(lowered);
       size_t colon = host.rfind(':');
       if (colon == std::string::npos || colon + 1 == host.size() || host.back() == ']')
-        throw Error("'" + resource + "' has no port: give HOST:PORT, e.g. pypi.org:443");
+        // TRANSLATORS: %s is the host given; HOST:PORT is how it is typed.
+        throw Error(format(_("'%s' has no port: give HOST:PORT, e.g. pypi.org:443"), resource.c_str()));
       return host;
     }
     case RequestKind::kSecret:
     default:
-      if (resource.empty()) throw Error("the secret's name is empty");
+      if (resource.empty()) throw Error(_("the secret's name is empty"));
       return resource;
   }
 }
@@ -52,24 +57,36 @@ int policy_command(int argc, char** argv) {
   g_autofree char* profile = nullptr;
   g_auto(GStrv) rest = nullptr;
   GOptionEntry entries[] = {
-      {"write", 'w', 0, G_OPTION_ARG_NONE, &write, "Ask about write access (default: read)", nullptr},
-      {"profile", 'p', 0, G_OPTION_ARG_STRING, &profile, "As a session of this agent profile would", "NAME"},
+      {"write", 'w', 0, G_OPTION_ARG_NONE, &write, N_("Ask about write access (default: read)"), nullptr},
+      // TRANSLATORS: NAME is the placeholder for the profile's name, as in
+      // the usage message.
+      {"profile", 'p', 0, G_OPTION_ARG_STRING, &profile, N_("As a session of this agent profile would"), N_("NAME")},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rest, nullptr, nullptr},
       {},
   };
-  g_autoptr(GOptionContext) context = g_option_context_new("check KIND RESOURCE");
+  // TRANSLATORS: "check" is the command, typed as shown; KIND and RESOURCE
+  // are named in the summary that follows, and stay the same in both.
+  g_autoptr(GOptionContext) context = g_option_context_new(N_("check KIND RESOURCE"));
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  // TRANSLATORS: folder, file, host and secret are typed as shown.
   g_option_context_set_summary(context,
-                               "Print what the policy answers a request for RESOURCE, and which rule decides.\n"
-                               "KIND is folder, file, host (HOST:PORT) or secret. Nobody is asked.");
-  g_option_context_set_description(context, "The policy files and the rule format are described in airlock-policy(5).");
-  g_option_context_add_main_entries(context, entries, nullptr);
+                               N_("Print what the policy answers a request for RESOURCE, and which rule decides.\n"
+                                  "KIND is folder, file, host (HOST:PORT) or secret. Nobody is asked."));
+  g_option_context_set_description(context,
+                                   N_("The policy files and the rule format are described in airlock-policy(5)."));
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
-    throw Error(std::string(error->message) + " (see 'airlock policy --help')");
+    // TRANSLATORS: %s is GLib's message about the options.
+    throw Error(format(_("%s (see 'airlock policy --help')"), error->message));
   if (!rest || !rest[0] || strcmp(rest[0], "check") != 0 || !rest[1] || !rest[2] || rest[3])
-    throw Error("usage: airlock policy check [--write] [--profile NAME] KIND RESOURCE");
+    // TRANSLATORS: the command after "usage:" is typed as shown.
+    throw Error(_("usage: airlock policy check [--write] [--profile NAME] KIND RESOURCE"));
   auto kind = parse_request_kind(rest[1]);
-  if (!kind) throw Error(std::string("unknown kind '") + rest[1] + "': use folder, file, host or secret");
+  if (!kind)
+    // TRANSLATORS: %s is the kind given; folder, file, host and secret are
+    // typed as shown.
+    throw Error(format(_("unknown kind '%s': use folder, file, host or secret"), rest[1]));
 
   PolicyRequest request;
   request.kind = *kind;
@@ -90,14 +107,30 @@ int policy_command(int argc, char** argv) {
   Policy policy = load_policy(policy_search_files(policy_context.home), policy_context, profile_layer);
   PolicyResult result = policy.evaluate(request);
 
-  std::string qualifiers;
-  if (request.kind == RequestKind::kFolder || request.kind == RequestKind::kFile) qualifiers = access_name(request.access);
-  if (!request.profile.empty()) qualifiers += (qualifiers.empty() ? "profile " : ", profile ") + request.profile;
-  printf("%s %s%s: %s\n", request_kind_name(request.kind), request.resource.c_str(),
-         qualifiers.empty() ? "" : (" (" + qualifiers + ")").c_str(), decision_name(result.decision));
+  // "folder /home/me/src (write, profile NAME): allow": the kind, access
+  // and decision are the policy's keywords, as its rules write them.
+  const char* kind_name = request_kind_name(request.kind);
+  const char* resource = request.resource.c_str();
+  const char* decision = decision_name(result.decision);
+  const char* profile_name = request.profile.c_str();
+  bool path = request.kind == RequestKind::kFolder || request.kind == RequestKind::kFile;
+  if (request.profile.empty() && path)
+    printf("%s %s (%s): %s\n", kind_name, resource, access_name(request.access), decision);
+  else if (request.profile.empty())
+    printf("%s %s: %s\n", kind_name, resource, decision);
+  else if (path)
+    // TRANSLATORS: "folder /home/me/src (write, profile NAME): allow"; the
+    // kind (folder), access (write) and decision (allow) are keywords of
+    // the policy and stay as they are.
+    printf(_("%s %s (%s, profile %s): %s\n"), kind_name, resource, access_name(request.access), profile_name,
+           decision);
+  else
+    // TRANSLATORS: "host pypi.org:443 (profile NAME): allow"; the kind
+    // (host) and decision (allow) are keywords of the policy.
+    printf(_("%s %s (profile %s): %s\n"), kind_name, resource, profile_name, decision);
   printf("  %s\n", result.reason.c_str());
   if (result.dangerous)
-    printf("  warning: a place airlock never grants on its own; a person must confirm it separately\n");
+    printf("  %s\n", _("warning: a place airlock never grants on its own; a person must confirm it separately"));
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "dbus_names.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -54,7 +55,9 @@ bool PortalLink::register_session(int control_fd, int listener_fd, const Session
   g_autoptr(GError) error = nullptr;
   bus_ = g_bus_get_sync(G_BUS_TYPE_SESSION, nullptr, &error);
   if (!bus_) {
-    *why = std::string("no session bus (") + error->message + ")";
+    // TRANSLATORS: %s is GLib's error; the text is put in "no portal for
+    // this session (%s)".
+    *why = format(_("no session bus (%s)"), error->message);
     return false;
   }
   // The agent outlives a session bus that goes away.
@@ -120,8 +123,11 @@ gboolean PortalLink::reregister(gpointer data) {
           return;
         }
         g_dbus_error_strip_remote_error(failure);
-        fprintf(stderr, "airlock: warning: the portal stopped and did not come back (%s): the agent cannot ask for "
-                        "anything more in this session\n", failure->message);
+        fprintf(stderr,
+                // TRANSLATORS: %s is the D-Bus error.
+                _("airlock: warning: the portal stopped and did not come back (%s): the agent cannot ask for "
+                  "anything more in this session\n"),
+                failure->message);
         link->listener_.reset();
         link->proxy_.reset();
       },

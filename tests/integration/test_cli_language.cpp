@@ -80,6 +80,30 @@ TEST(CliLanguage, AirlockSecretSpeaksGerman) {
   EXPECT_EQ(result.status, 0);
   EXPECT_NE(result.out.find("Wo „add“ den Wert ablegt"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("Die Geheimnisse verwalten"), std::string::npos) << result.out;
+
+TEST(CliLanguage, ManageCommandsSpeakGerman) {
+  Result result = airlock({"forget", "abc"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("„abc“ ist keine Kennung einer dauerhaften Freigabe"), std::string::npos) << result.err;
+
+  // GOptionContext translates the summary and the options in airlock's domain.
+  result = airlock({"log", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Das Prüfprotokoll zeigen"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Nur die neuesten N Zeilen"), std::string::npos) << result.out;
+
+  result = airlock({"log", "--limit", "0"}, in_german());
+  EXPECT_NE(result.err.find("ist keine Anzahl von Zeilen"), std::string::npos) << result.err;
+}
+
+TEST(CliLanguage, PolicyCheckSpeaksGerman) {
+  Result result = airlock({"policy", "check", "disk", "/"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("unbekannte Art „disk“"), std::string::npos) << result.err;
+
+  result = airlock({"policy", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Nach Schreibzugriff fragen"), std::string::npos) << result.out;
 }
 
 }  // namespace
