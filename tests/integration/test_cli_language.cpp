@@ -80,6 +80,7 @@ TEST(CliLanguage, AirlockSecretSpeaksGerman) {
   EXPECT_EQ(result.status, 0);
   EXPECT_NE(result.out.find("Wo „add“ den Wert ablegt"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("Die Geheimnisse verwalten"), std::string::npos) << result.out;
+}
 
 TEST(CliLanguage, ManageCommandsSpeakGerman) {
   Result result = airlock({"forget", "abc"}, in_german());
