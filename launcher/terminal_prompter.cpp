@@ -17,6 +17,7 @@
 #include "dbus_names.h"
 #include "error.h"
 #include "terminal_text.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -157,28 +158,48 @@ std::vector<std::string> wrap(const std::vector<TerminalCell>& cells, int width)
 // counted, not shown, so a flood cannot scroll the question away.
 constexpr size_t kReasonShown = 600;
 
+// What the request wants, shown after "wants"; the resource follows on the
+// next line.
 std::string what_is_asked(const Request& request) {
-  std::string access = request.access == "write" ? "read-write" : request.access == "read" ? "read-only" : "";
-  if (request.kind == "folder" || request.kind == "file")
-    return (access.empty() ? std::string("access") : access + " access") + " to the " + request.kind;
-  if (request.kind == "host") return "a network connection to";
-  if (request.kind == "secret") return "the secret";
-  return "access (" + terminal_safe(request.kind) + ") to";
+  bool write = request.access == "write", read = request.access == "read";
+  // TRANSLATORS: what an agent asks for, shown after the label "wants"; the
+  // folder's or file's path follows on the next line.
+  if (request.kind == "folder") return write ? _("read-write access to the folder")
+                                       : read ? _("read-only access to the folder")
+                                              : _("access to the folder");
+  if (request.kind == "file") return write ? _("read-write access to the file")
+                                     : read ? _("read-only access to the file")
+                                            : _("access to the file");
+  // TRANSLATORS: shown after the label "wants"; the host and port follow on
+  // the next line.
+  if (request.kind == "host") return _("a network connection to");
+  // TRANSLATORS: shown after the label "wants"; the secret's name follows on
+  // the next line.
+  if (request.kind == "secret") return _("the secret");
+  // TRANSLATORS: shown after the label "wants"; %s is a kind of request this
+  // prompter does not know, as the portal names it; the resource follows on
+  // the next line.
+  return format(_("access (%s) to"), terminal_safe(request.kind).c_str());
 }
 
-std::string scope_words(const std::string& scope) {
-  if (scope == "task") return "for this task";
-  if (scope == "always") return "always";
-  return "once";
+// What an answer did, for the terminal and the log.
+std::string answered_with(bool allow, const std::string& scope) {
+  if (scope == "task") return allow ? _("allowed for this task") : _("denied for this task");
+  if (scope == "always") return allow ? _("allowed always") : _("denied always");
+  return allow ? _("allowed once") : _("denied once");
 }
 
-// "folder /home/me/src (read)", for logs.
+// "folder /home/me/src (read) [session s1, request r1]", for logs: the kind
+// and the access are the portal's words, not translated.
 std::string summary(const Request& request) {
   std::string text = terminal_safe(request.kind) + " " + terminal_safe(request.resource);
   if (!request.access.empty()) text += " (" + terminal_safe(request.access) + ")";
-  text += " [";
-  if (!request.session.empty()) text += "session " + terminal_safe(request.session) + ", ";
-  return text + "request " + terminal_safe(request.id) + "]";
+  if (request.session.empty())
+    // TRANSLATORS: %s is the request's id.
+    return text + " " + format(_("[request %s]"), terminal_safe(request.id).c_str());
+  // TRANSLATORS: the ids of the session and of the request.
+  return text + " " + format(_("[session %s, request %s]"), terminal_safe(request.session).c_str(),
+                             terminal_safe(request.id).c_str());
 }
 
 void write_all(int fd, const std::string& text) {
@@ -290,18 +311,20 @@ struct TerminalPrompter::State {
     request.invocation = invocation;
     std::string problem;
     if (!read_details(details, &request, &problem)) {
-      log_line("refused request " + terminal_safe(request.id) + ": " + terminal_safe(problem));
+      // TRANSLATORS: %s are the request's id and what is wrong with it (in
+      // English: it names the D-Bus keys of the request's details).
+      log_line(format(_("refused request %s: %s"), terminal_safe(request.id).c_str(), terminal_safe(problem).c_str()));
       g_dbus_method_invocation_return_error(invocation, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "Prompt: %s",
                                             problem.c_str());
       return TRUE;
     }
     if (!self->session.empty() && request.session != self->session) {
-      self->log(request, "dismissed (another session's request)");
+      self->log(request, _("dismissed (another session's request)"));
       self->reply(request, kResponseOther, "");
       return TRUE;
     }
     if (self->stopped) {
-      self->log(request, "dismissed (this prompter is stopping)");
+      self->log(request, _("dismissed (this prompter is stopping)"));
       self->reply(request, kResponseOther, "");
       return TRUE;
     }
@@ -322,7 +345,8 @@ struct TerminalPrompter::State {
     if (it != self->queue.end()) {
       bool on_screen = self->asking && it == self->queue.begin();
       if (on_screen)
-        write_all(self->tty_fd, "\n-> Withdrawn: the request stopped waiting (it timed out, or its session ended).\n");
+        write_all(self->tty_fd,
+                  _("\n-> Withdrawn: the request stopped waiting (it timed out, or its session ended).\n"));
       self->reply(*it, kResponseOther, "");
       self->queue.erase(it);
       if (on_screen) self->ask_next();
@@ -358,10 +382,11 @@ struct TerminalPrompter::State {
     auto* self = static_cast<State*>(data);
     if (!reply) {
       g_dbus_error_strip_remote_error(error);
-      self->notice(std::string("the portal restarted, and registering with it again failed: ") + error->message);
+      // TRANSLATORS: %s is the error, as D-Bus reports it.
+      self->notice(format(_("the portal restarted, and registering with it again failed: %s"), error->message));
       return;
     }
-    self->notice("the portal restarted; registered with it again");
+    self->notice(_("the portal restarted; registered with it again"));
   }
 
   static void on_portal_vanished(GDBusConnection*, const char*, gpointer data) {
@@ -370,8 +395,8 @@ struct TerminalPrompter::State {
     self->portal.clear();
     bool had_requests = !self->queue.empty();
     self->dismiss_all();
-    self->notice(had_requests ? "the portal went away, and its open requests with it; waiting for it to return"
-                              : "the portal went away; waiting for it to return");
+    self->notice(had_requests ? _("the portal went away, and its open requests with it; waiting for it to return")
+                              : _("the portal went away; waiting for it to return"));
     if (had_requests && !self->script) self->ask_next();
   }
 
@@ -394,19 +419,25 @@ struct TerminalPrompter::State {
   void answer_from_script(Request& request) {
     const PromptScript& s = *script;
     if (!s.kind.empty() && request.kind != s.kind) {
-      log(request, "dismissed (not --kind=" + s.kind + ")");
+      // TRANSLATORS: keep --kind= as it is, an option; %s is a kind (folder, file, host, secret).
+      log(request, format(_("dismissed (not --kind=%s)"), s.kind.c_str()));
       return reply(request, kResponseOther, "");
     }
     if (!s.resource_glob.empty() && !g_pattern_match_simple(s.resource_glob.c_str(), request.resource.c_str())) {
-      log(request, "dismissed (not --resource=" + terminal_safe(s.resource_glob) + ")");
+      // TRANSLATORS: keep --resource= as it is, an option; %s is its pattern.
+      log(request, format(_("dismissed (not --resource=%s)"), terminal_safe(s.resource_glob).c_str()));
       return reply(request, kResponseOther, "");
     }
     if (!offers(request, s.scope)) {
-      log(request, "dismissed (scope " + s.scope + " is not offered" +
-                       (request.dangerous && s.scope == "always" ? " for a deny-list override" : "") + ")");
+      log(request, format(request.dangerous && s.scope == "always"
+                              // TRANSLATORS: %s is the value of --scope, as typed: always.
+                              ? _("dismissed (scope %s is not offered for a deny-list override)")
+                              // TRANSLATORS: %s is the value of --scope, as typed: once, task or always.
+                              : _("dismissed (scope %s is not offered)"),
+                          s.scope.c_str()));
       return reply(request, kResponseOther, "");
     }
-    log(request, s.allow ? "allowed " + scope_words(s.scope) : "denied " + scope_words(s.scope));
+    log(request, answered_with(s.allow, s.scope));
     reply(request, s.allow ? kResponseGranted : kResponseDenied, s.scope, s.ttl);
     if (s.count > 0 && answered >= s.count) stop();
   }
@@ -414,12 +445,31 @@ struct TerminalPrompter::State {
   // --- interactive ---
 
   std::string question(const Request& request) const {
-    if (request.scopes.empty()) return "Nothing can be granted for this request. Press Enter to deny: ";
-    std::string text = "Allow?";
-    for (const auto& scope : request.scopes)
-      text += (scope == request.scopes.front() ? " " : " / ") + ("[" + scope.substr(0, 1) + "]" + scope.substr(1));
-    text += " / [N]o: ";
-    if (request.kind == "secret" && offers(request, "task")) text += "(t 15m: for 15 minutes) ";
+    if (request.scopes.empty()) return _("Nothing can be granted for this request. Press Enter to deny: ");
+    // The letter in brackets is the key the person types, in every language.
+    std::string answers;
+    for (const auto& scope : request.scopes) {
+      if (!answers.empty()) answers += " / ";
+      if (scope == "once")
+        // TRANSLATORS: an answer; the letter in brackets is the key typed,
+        // which stays o in every language: write e.g. "[o] word".
+        answers += _("[o]nce");
+      else if (scope == "task")
+        // TRANSLATORS: an answer (for the rest of the session's task); the
+        // letter in brackets is the key typed, which stays t.
+        answers += _("[t]ask");
+      else
+        // TRANSLATORS: an answer (remembered); the letter in brackets is
+        // the key typed, which stays a.
+        answers += _("[a]lways");
+    }
+    // TRANSLATORS: the answer that denies; the letter in brackets is the key
+    // typed, which stays n (upper case: it is the default).
+    answers += std::string(" / ") + _("[N]o");
+    // TRANSLATORS: %s is the list of answers, "[o]nce / [t]ask / [a]lways / [N]o".
+    std::string text = format(_("Allow? %s: "), answers.c_str());
+    // TRANSLATORS: keep "t 15m" as it is: it is typed as shown.
+    if (request.kind == "secret" && offers(request, "task")) text += _("(t 15m: for 15 minutes) ");
     return text;
   }
 
@@ -432,32 +482,60 @@ struct TerminalPrompter::State {
   std::string render(const Request& request) const {
     const int width = columns();
     bool escaped = false;
-    std::string text = "\n---- airlock: an agent asks for access";
-    if (queue.size() > 1) text += " (" + std::to_string(queue.size() - 1) + " more waiting)";
-    text += " ----\n";
+    size_t waiting = queue.size() - 1;
+    // TRANSLATORS: the heading of a request; keep "airlock:" as it is.
+    std::string text = waiting == 0 ? _("\n---- airlock: an agent asks for access ----\n")
+                                    // TRANSLATORS: %zu requests wait their turn.
+                                    : format(n_("\n---- airlock: an agent asks for access (%zu more waiting) ----\n",
+                                                "\n---- airlock: an agent asks for access (%zu more waiting) ----\n",
+                                                waiting),
+                                             waiting);
     // Every value is wrapped here, each line under its label's column, so
-    // that no value can start a line of its own.
-    auto field = [&](const char* label, const std::string& value) {
-      if (value.empty()) return;
-      std::string padded = std::string("  ") + label;
-      padded += std::string(12 - padded.size(), ' ');
-      auto lines = wrap(terminal_cells(value, false, &escaped), width - static_cast<int>(padded.size()));
-      for (size_t i = 0; i < lines.size(); ++i)
-        text += (i == 0 ? padded : std::string(padded.size(), ' ')) + lines[i] + "\n";
+    // that no value can start a line of its own. A label (at most 9
+    // columns) is padded to 12, the column of the values.
+    auto label = [](const char* name) {
+      std::string padded = std::string("  ") + name;
+      int used = cells_width(terminal_cells(padded));
+      return padded + std::string(static_cast<size_t>(std::max(12 - used, 1)), ' ');
     };
-    text += "  wants     " + what_is_asked(request) + "\n";
+    auto field = [&](const char* name, const std::string& value) {
+      if (value.empty()) return;
+      std::string padded = label(name);
+      int indent = cells_width(terminal_cells(padded));
+      auto lines = wrap(terminal_cells(value, false, &escaped), width - indent);
+      for (size_t i = 0; i < lines.size(); ++i)
+        text += (i == 0 ? padded : std::string(static_cast<size_t>(indent), ' ')) + lines[i] + "\n";
+    };
+    // The labels below stand in a column of their own.
+    // TRANSLATORS: a label (at most 9 characters): what the agent asks for.
+    text += label(_("wants")) + what_is_asked(request) + "\n";
     field("", request.resource);
-    if (!request.host.empty())
-      field("for", "the proxy to send in the " + request.header + " header to " + request.host +
-                       "; the agent gets a placeholder, never the value");
-    field("profile", request.profile);
-    field("task", request.task);
-    field("session", request.session + (request.pid ? " (airlock run, pid " + std::to_string(request.pid) + ")" : ""));
-    field("request", request.id);
+    if (!request.host.empty()) {
+      // TRANSLATORS: a secret the proxy puts into a request's header: the
+      // first %s is the header's name (Authorization), the second the host.
+      std::string use = format(
+          _("the proxy to send in the %s header to %s; the agent gets a placeholder, never the value"),
+          request.header.c_str(), request.host.c_str());
+      // TRANSLATORS: a label (at most 9 characters): what the secret is for.
+      field(_("for"), use);
+    }
+    // TRANSLATORS: a label (at most 9 characters): the agent's profile.
+    field(_("profile"), request.profile);
+    // TRANSLATORS: a label (at most 9 characters): the session's task.
+    field(_("task"), request.task);
+    std::string session_id = request.session;
+    if (request.pid)
+      // TRANSLATORS: %s is the session's id, %u the process id of "airlock
+      // run" (a command: keep it as it is).
+      session_id = format(_("%s (airlock run, pid %u)"), request.session.c_str(), request.pid);
+    // TRANSLATORS: a label (at most 9 characters): the session's id.
+    field(_("session"), session_id);
+    // TRANSLATORS: a label (at most 9 characters): the request's id.
+    field(_("request"), request.id);
     if (request.reason.empty()) {
-      text += "  The agent gave no reason.\n";
+      text += _("  The agent gave no reason.\n");
     } else {
-      text += "  The agent says (its own words, unverified):\n";
+      text += _("  The agent says (its own words, unverified):\n");
       std::vector<TerminalCell> cells = terminal_cells(request.reason, true, &escaped);
       size_t hidden = 0;
       if (cells.size() > kReasonShown) {
@@ -469,24 +547,36 @@ struct TerminalPrompter::State {
       cells.push_back(ascii_cell("\""));
       const std::string gutter = "  | ";
       for (const auto& line : wrap(cells, width - static_cast<int>(gutter.size()))) text += gutter + line + "\n";
-      if (hidden) text += "  (" + std::to_string(hidden) + " more characters of the reason not shown)\n";
+      if (hidden)
+        text += format(n_("  (%zu more character of the reason not shown)\n",
+                          "  (%zu more characters of the reason not shown)\n", hidden),
+                       hidden);
     }
     if (escaped)
-      text += "  Note: the request holds control or invisible characters, shown as \\x.. or \\u....\n";
+      // TRANSLATORS: keep \x.. and \u.... as they are: they are how the
+      // characters are shown.
+      text += _("  Note: the request holds control or invisible characters, shown as \\x.. or \\u....\n");
     if (request.dangerous)
-      text += "  WARNING: this is on the deny list, which protects credentials and keys.\n"
-              "  Allowing it overrides the deny list; \"always\" is not offered.\n";
+      // TRANSLATORS: "always" is the answer typed a: name it as "[a]lways" does.
+      text += _("  WARNING: this is on the deny list, which protects credentials and keys.\n"
+                "  Allowing it overrides the deny list; \"always\" is not offered.\n");
     if (!hint_given)
-      text += std::string(request.kind == "host" ? "  (once: this connection; " : "  (once: this request only; ") +
-              "task: until the session ends; always: remembered\n"
-              "  for this profile in this workspace; Enter or n denies)\n";
+      text += request.kind == "host"
+                  // TRANSLATORS: what the answers mean, for a connection;
+                  // once, task, always and n are the answers (typed o, t, a,
+                  // n), as in "Allow? [o]nce / [t]ask / [a]lways / [N]o".
+                  ? _("  (once: this connection; task: until the session ends; always: remembered\n"
+                      "  for this profile in this workspace; Enter or n denies)\n")
+                  // TRANSLATORS: as above, for a request that is not a connection.
+                  : _("  (once: this request only; task: until the session ends; always: remembered\n"
+                      "  for this profile in this workspace; Enter or n denies)\n");
     return text;
   }
 
   void ask_next() {
     asking = false;
     if (queue.empty()) {
-      write_all(tty_fd, "Waiting for requests (Ctrl-C to stop)...\n");
+      write_all(tty_fd, _("Waiting for requests (Ctrl-C to stop)...\n"));
       return;
     }
     asking = true;
@@ -517,7 +607,7 @@ struct TerminalPrompter::State {
     }
     if (self->input.size() > 4096) {
       self->input.clear();
-      if (self->asking) self->ask_again("That answer is far too long.");
+      if (self->asking) self->ask_again(_("That answer is far too long."));
     }
     return G_SOURCE_CONTINUE;
   }
@@ -529,15 +619,15 @@ struct TerminalPrompter::State {
   void on_line(const std::string& line) {
     std::string answer = lowercase_trimmed(line);
     if (!asking) {
-      if (!answer.empty()) write_all(tty_fd, "(No request is waiting for an answer.)\n");
+      if (!answer.empty()) write_all(tty_fd, _("(No request is waiting for an answer.)\n"));
       return;
     }
     Request& request = queue.front();
     if (confirming_always) {
       confirming_always = false;
-      if (answer != "yes") return ask_again("Not remembered.");
+      if (answer != "yes") return ask_again(_("Not remembered."));
       reply(request, kResponseGranted, "always");
-      write_all(tty_fd, "-> Allowed always.\n");
+      write_all(tty_fd, _("-> Allowed always.\n"));
       queue.pop_front();
       return ask_next();
     }
@@ -545,37 +635,55 @@ struct TerminalPrompter::State {
     if (request.kind == "secret" && (answer.rfind("t ", 0) == 0 || answer.rfind("task ", 0) == 0)) {
       std::string duration = answer.substr(answer.find(' ') + 1);
       ttl = parse_duration(duration);
-      if (ttl == 0) return ask_again("\"" + duration + "\" is not a duration: write e.g. t 90s, t 15m or t 2h.");
+      if (ttl == 0)
+        // TRANSLATORS: %s is what the person typed after "t"; keep the
+        // examples as they are: they are typed as shown.
+        return ask_again(format(_("\"%s\" is not a duration: write e.g. t 90s, t 15m or t 2h."), duration.c_str()));
       answer = "t";
     }
+    // The answers are typed in English (o, t, a, n, yes) whatever the language.
     if (answer.empty() || answer == "n" || answer == "no" || answer == "d" || answer == "deny") {
       reply(request, kResponseDenied, "once");
-      write_all(tty_fd, "-> Denied.\n");
+      write_all(tty_fd, _("-> Denied.\n"));
     } else {
       std::string scope;
       for (const char* candidate : kScopes)
         if (answer == candidate || answer == std::string(candidate, 1)) scope = candidate;
       if (scope.empty()) {
         std::string letters;
-        for (const auto& offered : request.scopes) letters += offered.substr(0, 1) + ", ";
-        return ask_again("Answer " + letters + "or n (Enter denies).");
+        for (const auto& offered : request.scopes) letters += (letters.empty() ? "" : ", ") + offered.substr(0, 1);
+        // TRANSLATORS: %s are the keys of the answers offered, "o, t, a";
+        // keep n as it is: it is typed.
+        if (!letters.empty()) return ask_again(format(_("Answer %s, or n (Enter denies)."), letters.c_str()));
+        // TRANSLATORS: keep n as it is: it is typed.
+        return ask_again(_("Answer n (Enter denies)."));
       }
       if (!offers(request, scope)) {
         if (scope == "always" && request.dangerous)
-          return ask_again("\"always\" is not offered: this request overrides the deny list.");
-        return ask_again("\"" + scope + "\" is not offered for this request.");
+          // TRANSLATORS: "always" is the answer typed a: name it as "[a]lways" does.
+          return ask_again(_("\"always\" is not offered: this request overrides the deny list."));
+        // TRANSLATORS: %s is the answer typed: once, task or always.
+        return ask_again(format(_("\"%s\" is not offered for this request."), scope.c_str()));
       }
       // A secret remembered for good takes a second, deliberate step.
       if (scope == "always" && request.kind == "secret") {
         confirming_always = true;
-        write_all(tty_fd, "Give the secret " + terminal_safe(request.resource) + " to the profile " +
-                              terminal_safe(request.profile) +
-                              " in this workspace from now on, without asking? Type yes to confirm: ");
+        // TRANSLATORS: %s are the secret's name and the profile's; keep
+        // "yes" as it is: it is what the person types to confirm.
+        write_all(tty_fd, format(_("Give the secret %s to the profile %s in this workspace from now on, without "
+                                   "asking? Type yes to confirm: "),
+                                 terminal_safe(request.resource).c_str(), terminal_safe(request.profile).c_str()));
         return;
       }
       reply(request, kResponseGranted, scope, ttl);
-      write_all(tty_fd, "-> Allowed " + scope_words(scope) +
-                            (ttl ? " for " + std::to_string(ttl) + " seconds" : std::string()) + ".\n");
+      if (ttl)  // a secret's "task" answer with a time
+        write_all(tty_fd, format(n_("-> Allowed for this task for %u second.\n",
+                                    "-> Allowed for this task for %u seconds.\n", ttl),
+                                 ttl));
+      else
+        write_all(tty_fd, scope == "task"     ? _("-> Allowed for this task.\n")
+                          : scope == "always" ? _("-> Allowed always.\n")
+                                              : _("-> Allowed once.\n"));
     }
     queue.pop_front();
     ask_next();
@@ -586,7 +694,7 @@ struct TerminalPrompter::State {
     if (asking && !queue.empty()) {
       reply(queue.front(), kResponseDenied, "once");
       queue.pop_front();
-      write_all(tty_fd, "\n-> Denied (end of input).\n");
+      write_all(tty_fd, _("\n-> Denied (end of input).\n"));
     }
     dismiss_all();
     stop();
@@ -622,8 +730,8 @@ void TerminalPrompter::start() {
   State* s = state_.get();
   g_autoptr(GError) error = nullptr;
   if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(s->skeleton), s->bus, kPrompterPath, &error))
-    throw Error(std::string("cannot serve the prompter at ") + kPrompterPath + " on the session bus: " +
-                error->message);
+    // TRANSLATORS: %s are the D-Bus object path and the error.
+    throw Error(format(_("cannot serve the prompter at %s on the session bus: %s"), kPrompterPath, error->message));
   s->exported = true;
 
   g_autoptr(GVariant) registered = g_dbus_connection_call_sync(
@@ -644,11 +752,21 @@ void TerminalPrompter::start() {
                        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED);
     if (unreachable) {
       const char* address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
-      throw Error(std::string("cannot reach airlock-portal (") + kPortalBusName + ") on the session bus" +
-                  (address ? std::string(" DBUS_SESSION_BUS_ADDRESS=") + address : std::string()) + ": " +
-                  error->message + "; install airlock-portal with its D-Bus service file, or start it");
+      if (address)
+        // TRANSLATORS: keep airlock-portal and DBUS_SESSION_BUS_ADDRESS as
+        // they are; %s are the portal's D-Bus name, the bus address and the
+        // error.
+        throw Error(format(_("cannot reach airlock-portal (%s) on the session bus DBUS_SESSION_BUS_ADDRESS=%s: %s; "
+                             "install airlock-portal with its D-Bus service file, or start it"),
+                           kPortalBusName, address, error->message));
+      // TRANSLATORS: keep airlock-portal as it is; %s are the portal's D-Bus
+      // name and the error.
+      throw Error(format(_("cannot reach airlock-portal (%s) on the session bus: %s; install airlock-portal with its "
+                           "D-Bus service file, or start it"),
+                         kPortalBusName, error->message));
     }
-    throw Error(std::string("the airlock portal refused to register this prompter: ") + error->message);
+    // TRANSLATORS: %s is the portal's error.
+    throw Error(format(_("the airlock portal refused to register this prompter: %s"), error->message));
   }
 
   // Who answered is who may call us. A restart between the reply and this
@@ -657,8 +775,10 @@ void TerminalPrompter::start() {
       s->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetNameOwner",
       g_variant_new("(s)", kPortalBusName), G_VARIANT_TYPE("(s)"), G_DBUS_CALL_FLAGS_NONE, -1, nullptr, &error);
   if (!owner)
-    throw Error(std::string("the airlock portal left the session bus just after registering this prompter: ") +
-                error->message + "; start airlock prompt again");
+    // TRANSLATORS: keep "airlock prompt" as it is, a command; %s is the error.
+    throw Error(format(_("the airlock portal left the session bus just after registering this prompter: %s; start "
+                         "airlock prompt again"),
+                       error->message));
   const char* name = nullptr;
   g_variant_get(owner, "(&s)", &name);
   s->portal = name;

@@ -6,7 +6,9 @@
 
 #include <string>
 
+#include "portal_fixture.h"
 #include "sandbox_runner.h"
+#include "terminal.h"
 
 namespace airlock::test {
 namespace {
@@ -105,6 +107,41 @@ TEST(CliLanguage, PolicyCheckSpeaksGerman) {
   result = airlock({"policy", "--help"}, in_german());
   EXPECT_EQ(result.status, 0);
   EXPECT_NE(result.out.find("Nach Schreibzugriff fragen"), std::string::npos) << result.out;
+}
+
+TEST(CliLanguage, AirlockPromptSpeaksGerman) {
+  Result result = airlock({"prompt", "--answer=maybe"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("--answer muss allow oder deny sein, nicht „maybe“"), std::string::npos) << result.err;
+
+  // GOptionContext translates the options' descriptions in airlock's domain.
+  result = airlock({"prompt", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Nur die Anfragen dieser Sitzung beantworten"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("--timeout=SEKUNDEN"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Ohne --answer wird jede Anfrage"), std::string::npos) << result.out;
+}
+
+// The terminal prompt asks in German, and the keys typed stay o, t, a, n.
+using CliLanguagePrompt = PortalTest;
+
+TEST_F(CliLanguagePrompt, TheTerminalPromptAsksInGermanAndTakesTheSameKeys) {
+  Options german = options();
+  german.env["LC_ALL"] = "C.UTF-8";
+  german.env["LANGUAGE"] = "de";
+  Terminal terminal({"prompt"}, german, 40, 120);
+  ASSERT_TRUE(terminal.expect("warte auf anfragen")) << terminal.tail();
+  auto agent = start_agent({}, "airlock-request folder " + project_ + " --reason 'die Doku lesen' && cat " + project_ +
+                                   "/README");
+  ASSERT_TRUE(terminal.expect("möchte nur-lese-zugriff auf den ordner")) << terminal.tail();
+  EXPECT_TRUE(terminal.expect("der agent sagt (seine eigenen worte, nicht geprüft)")) << terminal.tail();
+  ASSERT_TRUE(terminal.expect("erlauben? [o] einmal / [t] aufgabe / [a] dauerhaft / [n]ein:")) << terminal.tail();
+  terminal.type("x\n");
+  ASSERT_TRUE(terminal.expect("antworten sie mit o, t, a oder n")) << terminal.tail();
+  terminal.type("o\n");
+  EXPECT_TRUE(terminal.expect("einmal erlaubt")) << terminal.tail();
+  EXPECT_EQ(agent->wait(), 0) << agent->err();
+  EXPECT_NE(agent->out().find("project readme"), std::string::npos) << agent->out();
 }
 
 }  // namespace
