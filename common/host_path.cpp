@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "syscalls.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -54,7 +55,7 @@ constexpr std::array kHomeDenyList = {
 std::string make_absolute(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
   std::unique_ptr<char, decltype(&free)> cwd(getcwd(nullptr, 0), free);
-  if (!cwd) throw Error(errno_message("cannot read the working directory"));
+  if (!cwd) throw Error(errno_message(_("cannot read the working directory")));
   return std::string(cwd.get()) + "/" + path;
 }
 
@@ -70,11 +71,14 @@ bool is_runtime_path(const std::string& canonical) {
 std::string sandbox_overlap(const std::string& canonical) {
   // The runtime roots are top-level, so only / contains one.
   if (canonical == "/" || is_runtime_path(canonical))
-    return "it overlaps the read-only runtime (/usr and its links), which the sandbox is built from";
+    // TRANSLATORS: a reason, after "cannot grant PATH: ".
+    return _("it overlaps the read-only runtime (/usr and its links), which the sandbox is built from");
   static constexpr const char* kBuiltFrom[] = {"/etc", "/proc", "/sys", "/dev", "/run/airlock", "/boot"};
   for (const char* place : kBuiltFrom)
     if (path_is_within(canonical, place) || path_is_within(place, canonical))
-      return std::string("it overlaps ") + place + ", which the sandbox is built from";
+      // TRANSLATORS: a reason, after "cannot grant PATH: "; %s is a folder
+      // such as /etc.
+      return format(_("it overlaps %s, which the sandbox is built from"), place);
   return "";
 }
 
@@ -118,8 +122,9 @@ std::optional<std::string> deny_list_match(const std::string& canonical, const s
 }
 
 HostPath resolve_host_path(const std::string& path) {
-  if (path.empty()) throw Error("an empty path cannot be granted");
-  if (path.size() >= PATH_MAX) throw Error("a path of " + std::to_string(path.size()) + " bytes is longer than PATH_MAX");
+  if (path.empty()) throw Error(_("an empty path cannot be granted"));
+  // TRANSLATORS: PATH_MAX is the system's limit, named as it is.
+  if (path.size() >= PATH_MAX) throw Error(format(_("a path of %zu bytes is longer than PATH_MAX"), path.size()));
 
   HostPath result;
   result.requested = make_absolute(path);
@@ -128,8 +133,8 @@ HostPath resolve_host_path(const std::string& path) {
   if (!real) {
     int saved = errno;
     if (saved == ENOENT)
-      throw Error(result.requested + " does not exist: create it first, or check the spelling");
-    throw Error(errno_message("cannot resolve " + result.requested, saved));
+      throw Error(format(_("%s does not exist: create it first, or check the spelling"), result.requested.c_str()));
+    throw Error(errno_message(format(_("cannot resolve %s"), result.requested.c_str()), saved));
   }
   result.canonical = real.get();
 
@@ -140,13 +145,16 @@ HostPath resolve_host_path(const std::string& path) {
   if (!result.fd) {
     int saved = errno;
     if (saved == ELOOP)
-      throw Error(result.requested + " changed while it was being resolved (a symlink appeared): try again");
-    throw Error(errno_message("cannot open " + result.canonical, saved));
+      throw Error(format(_("%s changed while it was being resolved (a symlink appeared): try again"),
+                         result.requested.c_str()));
+    throw Error(errno_message(format(_("cannot open %s"), result.canonical.c_str()), saved));
   }
   struct stat st {};
-  if (fstat(result.fd.get(), &st) != 0) throw Error(errno_message("cannot stat " + result.canonical));
+  if (fstat(result.fd.get(), &st) != 0)
+    throw Error(errno_message(format(_("cannot stat %s"), result.canonical.c_str())));
   if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-    throw Error(result.canonical + " is neither a folder nor a regular file; only those can be granted");
+    throw Error(format(_("%s is neither a folder nor a regular file; only those can be granted"),
+                       result.canonical.c_str()));
   result.is_directory = S_ISDIR(st.st_mode);
   result.dev = st.st_dev;
   result.ino = st.st_ino;

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "host_path.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -21,7 +22,7 @@ namespace {
 
 std::string canonical_or_throw(const std::string& path) {
   std::unique_ptr<char, decltype(&free)> real(realpath(path.c_str(), nullptr), free);
-  if (!real) throw Error(errno_message("cannot resolve " + path), kExitCannotRun);
+  if (!real) throw Error(errno_message(format(_("cannot resolve %s"), path.c_str())), kExitCannotRun);
   return real.get();
 }
 
@@ -33,7 +34,7 @@ std::string dirname_of(const std::string& path) {
 std::string find_on_path(const std::string& command, const std::string& search_path) {
   if (command.find('/') != std::string::npos) {
     if (access(command.c_str(), F_OK) != 0)
-      throw Error(command + ": no such file", kExitNotFound);
+      throw Error(format(_("%s: no such file"), command.c_str()), kExitNotFound);
     return command[0] == '/' ? command : canonical_or_throw(command);
   }
   g_auto(GStrv) dirs = g_strsplit(search_path.c_str(), ":", -1);
@@ -45,8 +46,9 @@ std::string find_on_path(const std::string& command, const std::string& search_p
     if (not_executable.empty()) not_executable = candidate;
   }
   if (!not_executable.empty())
-    throw Error("cannot run " + not_executable + ": it is not executable", kExitCannotRun);
-  throw Error(command + ": command not found on the host's PATH", kExitNotFound);
+    throw Error(format(_("cannot run %s: it is not executable"), not_executable.c_str()), kExitCannotRun);
+  // TRANSLATORS: keep PATH: it names the environment variable.
+  throw Error(format(_("%s: command not found on the host's PATH"), command.c_str()), kExitNotFound);
 }
 
 // The installed unit that a file outside the runtime belongs to.
@@ -92,11 +94,12 @@ void add_unique(std::vector<std::string>* list, const std::string& item) {
 }  // namespace
 
 ResolvedCommand resolve_command(const std::string& command, const std::string& search_path) {
-  if (command.empty()) throw Error("the command is empty: give one after --, e.g. airlock run -- bash");
+  // TRANSLATORS: keep -- and "airlock run -- bash": they are typed as shown.
+  if (command.empty()) throw Error(_("the command is empty: give one after --, e.g. airlock run -- bash"));
   ResolvedCommand result;
   std::string found = find_on_path(command, search_path);
   if (access(found.c_str(), X_OK) != 0)
-    throw Error("cannot run " + found + ": it is not executable", kExitCannotRun);
+    throw Error(format(_("cannot run %s: it is not executable"), found.c_str()), kExitCannotRun);
   std::string real = canonical_or_throw(found);
   if (is_runtime_path(found) || is_runtime_path(real)) {
     result.path = is_runtime_path(found) ? found : real;

@@ -22,9 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "config.h"
 #include "error.h"
 #include "landlock.h"
 #include "proxy_bridge.h"
+#include "translate.h"
 #include "unique_fd.h"
 
 namespace {
@@ -65,7 +67,8 @@ std::unique_ptr<airlock::ProxyBridge> start_proxy_bridge(const char* option, int
   errno = 0;
   const long port = colon ? std::strtol(option, &end, 10) : 0;
   if (!colon || end != colon || errno != 0 || port <= 0 || port > 65535 || colon[1] != '/')
-    fail(std::string("--proxy ") + option + ": expected PORT:/PATH");
+    // TRANSLATORS: keep --proxy; PORT:/PATH is the form of its value.
+    fail(airlock::format(_("--proxy %s: expected PORT:/PATH"), option));
   try {
     return std::make_unique<airlock::ProxyBridge>(epoll_fd, static_cast<int>(port), colon + 1);
   } catch (const Error& e) {
@@ -89,6 +92,7 @@ std::unique_ptr<airlock::ProxyBridge> start_proxy_bridge(const char* option, int
 
 int main(int argc, char** argv) {
   close_inherited_fds();
+  airlock::init_i18n();
 
   g_auto(GStrv) ro = nullptr;
   g_auto(GStrv) rw = nullptr;
@@ -99,33 +103,42 @@ int main(int argc, char** argv) {
   gboolean no_tcp = FALSE;
   g_autofree char* proxy = nullptr;
   const GOptionEntry entries[] = {
-      {"ro", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &ro, "Allow reading and executing beneath PATH", "PATH"},
-      {"rw", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rw, "Allow everything beneath PATH", "PATH"},
-      {"dev", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dev, "Allow using the devices beneath PATH", "PATH"},
-      {"no-tcp", 0, 0, G_OPTION_ARG_NONE, &no_tcp, "Deny TCP bind and connect", nullptr},
-      {"proxy", 0, 0, G_OPTION_ARG_FILENAME, &proxy, "Bridge 127.0.0.1:PORT and [::1]:PORT to the unix socket PATH",
-       "PORT:PATH"},
-      {"tty", 0, 0, G_OPTION_ARG_NONE, &tty, "The agent shares the terminal's foreground group", nullptr},
-      {"verbose", 0, 0, G_OPTION_ARG_NONE, &verbose, "Say which Landlock ABI was applied", nullptr},
-      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, "COMMAND [ARG...]"},
+      // TRANSLATORS: PATH is the option's argument, named as in its
+      // description (it is translated as well).
+      {"ro", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &ro, N_("Allow reading and executing beneath PATH"), N_("PATH")},
+      {"rw", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &rw, N_("Allow everything beneath PATH"), N_("PATH")},
+      {"dev", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &dev, N_("Allow using the devices beneath PATH"), N_("PATH")},
+      {"no-tcp", 0, 0, G_OPTION_ARG_NONE, &no_tcp, N_("Deny TCP bind and connect"), nullptr},
+      // TRANSLATORS: PORT and PATH are the parts of the option's argument,
+      // PORT:PATH (translated as well).
+      {"proxy", 0, 0, G_OPTION_ARG_FILENAME, &proxy, N_("Bridge 127.0.0.1:PORT and [::1]:PORT to the unix socket PATH"),
+       N_("PORT:PATH")},
+      {"tty", 0, 0, G_OPTION_ARG_NONE, &tty, N_("The agent shares the terminal's foreground group"), nullptr},
+      {"verbose", 0, 0, G_OPTION_ARG_NONE, &verbose, N_("Say which Landlock ABI was applied"), nullptr},
+      {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, N_("COMMAND [ARG...]")},
       {}};
   g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_set_strict_posix(context, TRUE);
-  g_option_context_add_main_entries(context, entries, nullptr);
+  // GLib translates the entries in their group's domain.
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error)) fail(error->message);
   if (command == nullptr || command[0] == nullptr)
-    fail("airlock-init needs a command: airlock-init [OPTION...] -- COMMAND [ARG...]");
+    // TRANSLATORS: keep "airlock-init" and "--"; OPTION, COMMAND and ARG
+    // may be translated as in the --help of airlock-init.
+    fail(_("airlock-init needs a command: airlock-init [OPTION...] -- COMMAND [ARG...]"));
 
   airlock::UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll) fail(airlock::errno_message("cannot create an epoll instance"));
+  if (!epoll) fail(airlock::errno_message(_("cannot create an epoll instance")));
   // Listening before Landlock: its TCP rules (--no-tcp) are for the agent.
   // Connecting to the proxy's unix socket later is no access Landlock
   // restricts.
   std::unique_ptr<airlock::ProxyBridge> bridge;
   if (proxy) {
     bridge = start_proxy_bridge(proxy, epoll.get());
-    if (verbose) std::fprintf(stderr, "airlock: proxy bridge on %s\n", bridge->description().c_str());
+    // TRANSLATORS: %s is where the bridge listens, such as "127.0.0.1:3128 and [::1]:3128".
+    if (verbose) std::fprintf(stderr, _("airlock: proxy bridge on %s\n"), bridge->description().c_str());
   }
 
   try {
@@ -136,7 +149,7 @@ int main(int argc, char** argv) {
     rules.deny_tcp = no_tcp;
     const airlock::LandlockResult landlock = airlock::apply_landlock(rules);
     if (landlock.abi == 0)
-      std::fprintf(stderr, "airlock: Landlock is not available in this kernel; the sandbox runs without it\n");
+      std::fputs(_("airlock: Landlock is not available in this kernel; the sandbox runs without it\n"), stderr);
     else if (verbose)
       std::fprintf(stderr, "airlock: %s\n", landlock.description.c_str());
   } catch (const Error& e) {
@@ -154,23 +167,23 @@ int main(int argc, char** argv) {
     else sigaddset(&handled, sig);
   }
   signal(SIGCHLD, SIG_DFL);  // an inherited SIG_IGN would reap children behind our back
-  if (sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) fail(airlock::errno_message("cannot block signals"));
+  if (sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) fail(airlock::errno_message(_("cannot block signals")));
   airlock::UniqueFd signals(signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!signals) fail(airlock::errno_message("cannot create a signalfd"));
+  if (!signals) fail(airlock::errno_message(_("cannot create a signalfd")));
   epoll_event signal_event = {};
   signal_event.events = EPOLLIN;
   signal_event.data.ptr = nullptr;  // the bridge's events point to an EpollWatch
   if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, signals.get(), &signal_event) != 0)
-    fail(airlock::errno_message("cannot watch the signalfd"));
+    fail(airlock::errno_message(_("cannot watch the signalfd")));
 
   int error_pipe[2];
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) fail(airlock::errno_message("cannot create a pipe"));
+  if (pipe2(error_pipe, O_CLOEXEC) != 0) fail(airlock::errno_message(_("cannot create a pipe")));
   airlock::UniqueFd error_read(error_pipe[0]);
   airlock::UniqueFd error_write(error_pipe[1]);
   // vfork: the child only resets signals and execs (or reports why it
   // could not), so copying our page tables would be wasted.
   const pid_t agent = vfork();
-  if (agent < 0) fail(airlock::errno_message("cannot fork"));
+  if (agent < 0) fail(airlock::errno_message(_("cannot fork")));
   if (agent == 0) exec_agent(command, error_write.get());
   error_write.reset();
 
@@ -178,9 +191,9 @@ int main(int argc, char** argv) {
   if (read(error_read.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
     waitpid(agent, nullptr, 0);
     if (exec_errno == ENOENT)
-      fail(std::string(command[0]) + ": command not found in the sandbox", airlock::kExitNotFound);
-    fail("cannot run " + std::string(command[0]) + ": " + std::strerror(exec_errno),
-         airlock::kExitCannotRun);
+      fail(airlock::format(_("%s: command not found in the sandbox"), command[0]), airlock::kExitNotFound);
+    // TRANSLATORS: a command, and the system's reason.
+    fail(airlock::format(_("cannot run %s: %s"), command[0], std::strerror(exec_errno)), airlock::kExitCannotRun);
   }
   error_read.reset();
 
@@ -189,7 +202,7 @@ int main(int argc, char** argv) {
     const int count = epoll_wait(epoll.get(), events, 64, bridge ? bridge->timeout_ms() : -1);
     if (count < 0) {
       if (errno == EINTR) continue;
-      fail(airlock::errno_message("cannot wait for events"));
+      fail(airlock::errno_message(_("cannot wait for events")));
     }
     for (int i = 0; i < count; ++i) {
       if (events[i].data.ptr != nullptr) {
@@ -210,7 +223,7 @@ int main(int argc, char** argv) {
           if (pid == agent) return airlock::exit_status_from_wait(status);
         }
       }
-      if (errno != EAGAIN && errno != EINTR) fail(airlock::errno_message("cannot read the signalfd"));
+      if (errno != EAGAIN && errno != EINTR) fail(airlock::errno_message(_("cannot read the signalfd")));
     }
     if (bridge) bridge->run_timers();
   }

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "landlock_compat.h"
+#include "translate.h"
 #include "unique_fd.h"
 
 namespace airlock {
@@ -43,7 +44,9 @@ int sys_landlock_restrict_self(int ruleset_fd) {
 }
 
 std::string count_paths(std::size_t n) {
-  return std::to_string(n) + (n == 1 ? " path" : " paths");
+  // TRANSLATORS: how many paths a kind of Landlock rule covers, in
+  // "filesystem rules (read-only 3 paths, ...)".
+  return format(n_("%zu path", "%zu paths", n), n);
 }
 
 // Adds one path-beneath rule per existing path; returns how many it added.
@@ -55,15 +58,15 @@ std::size_t add_path_rules(int ruleset_fd, int abi, LandlockAccess kind,
     UniqueFd fd(open(path.c_str(), O_PATH | O_CLOEXEC));
     if (!fd) {
       if (errno == ENOENT || errno == ENOTDIR) continue;
-      throw Error(errno_message("cannot open " + path + " for a Landlock rule"));
+      throw Error(errno_message(format(_("cannot open %s for a Landlock rule"), path.c_str())));
     }
     struct stat st = {};
-    if (fstat(fd.get(), &st) != 0) throw Error(errno_message("cannot stat " + path));
+    if (fstat(fd.get(), &st) != 0) throw Error(errno_message(format(_("cannot stat %s"), path.c_str())));
     LandlockPathBeneathAttr rule;
     rule.allowed_access = landlock_fs_rights_for(abi, kind, S_ISDIR(st.st_mode));
     rule.parent_fd = fd.get();
     if (sys_landlock_add_rule(ruleset_fd, kLandlockRulePathBeneath, &rule) != 0)
-      throw Error(errno_message("cannot add a Landlock rule for " + path));
+      throw Error(errno_message(format(_("cannot add a Landlock rule for %s"), path.c_str())));
     ++added;
   }
   return added;
@@ -104,14 +107,14 @@ int landlock_abi() {
   if (abi >= 0) return abi;
   // ENOSYS: not built in; EOPNOTSUPP: built in but not enabled at boot.
   if (errno == ENOSYS || errno == EOPNOTSUPP) return 0;
-  throw Error(errno_message("cannot query the Landlock ABI"));
+  throw Error(errno_message(_("cannot query the Landlock ABI")));
 }
 
 LandlockResult apply_landlock(const LandlockRules& rules) {
   LandlockResult result;
   const int kernel_abi = landlock_abi();
   if (kernel_abi == 0) {
-    result.description = "Landlock is not available in this kernel; running without it";
+    result.description = _("Landlock is not available in this kernel; running without it");
     return result;
   }
   const int abi = std::min(kernel_abi, kLandlockMaxKnownAbi);
@@ -123,7 +126,7 @@ LandlockResult apply_landlock(const LandlockRules& rules) {
   if (deny_tcp) attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP;
   if (scope) attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
   UniqueFd ruleset(sys_landlock_create_ruleset(&attr, landlock_ruleset_attr_size(abi), 0));
-  if (!ruleset) throw Error(errno_message("cannot create a Landlock ruleset"));
+  if (!ruleset) throw Error(errno_message(_("cannot create a Landlock ruleset")));
 
   const std::size_t ro = add_path_rules(ruleset.get(), abi, LandlockAccess::kReadOnly, rules.read_only);
   const std::size_t rw = add_path_rules(ruleset.get(), abi, LandlockAccess::kReadWrite, rules.read_write);
@@ -131,19 +134,24 @@ LandlockResult apply_landlock(const LandlockRules& rules) {
 
   // Without it an unprivileged process may not restrict itself; with it no
   // setuid program can regain what the ruleset takes away.
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw Error(errno_message("cannot set no_new_privs"));
+  // TRANSLATORS: no_new_privs is the name of a kernel flag.
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw Error(errno_message(_("cannot set no_new_privs")));
   if (sys_landlock_restrict_self(ruleset.get()) != 0)
-    throw Error(errno_message("cannot enforce the Landlock ruleset"));
+    throw Error(errno_message(_("cannot enforce the Landlock ruleset")));
 
   result.abi = abi;
-  result.description = "Landlock ABI " + std::to_string(abi) + ": filesystem rules (read-only " +
-                       count_paths(ro) + ", read-write " + count_paths(rw) + ", devices " +
-                       count_paths(dev) + ")";
+  // TRANSLATORS: what airlock-init --verbose says; %d is a version number,
+  // each %s a number of paths ("3 paths").
+  result.description = format(_("Landlock ABI %d: filesystem rules (read-only %s, read-write %s, devices %s)"), abi,
+                              count_paths(ro).c_str(), count_paths(rw).c_str(), count_paths(dev).c_str());
   if (rules.deny_tcp)
-    result.description += deny_tcp ? ", TCP bind and connect denied" : ", TCP not restricted (needs ABI 4)";
+    // TRANSLATORS: this and the next are appended to "Landlock ABI %d:
+    // filesystem rules (...)"; keep the leading comma and space.
+    result.description += deny_tcp ? _(", TCP bind and connect denied") : _(", TCP not restricted (needs ABI 4)");
   if (rules.scope_signals_and_abstract_sockets)
-    result.description += scope ? ", abstract unix sockets and signals scoped"
-                                : ", no IPC scoping (needs ABI 6)";
+    // TRANSLATORS: this and the next are appended to "Landlock ABI %d:
+    // filesystem rules (...)"; keep the leading comma and space.
+    result.description += scope ? _(", abstract unix sockets and signals scoped") : _(", no IPC scoping (needs ABI 6)");
   return result;
 }
 

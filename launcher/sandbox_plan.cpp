@@ -16,6 +16,7 @@
 #include "dbus_names.h"
 #include "error.h"
 #include "host_path.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -105,14 +106,19 @@ Environment build_environment(const PlanRequest& request, const HostFacts& host)
     size_t eq = option.find('=');
     std::string name = option.substr(0, eq);
     if (!is_variable_name(name))
-      throw Error("--env " + option + ": '" + name + "' is not a variable name (letters, digits, _)");
+      throw Error(
+          // TRANSLATORS: keep --env: it is an option. The first %s is what
+          // was given to it (NAME=VALUE), the second the name in it.
+          format(_("--env %s: '%s' is not a variable name (letters, digits, _)"), option.c_str(), name.c_str()));
     if (eq != std::string::npos) {
       env.set(name, option.substr(eq + 1));
     } else if (const std::string* value = host_env(host, name)) {
       env.set(name, *value);
     } else {
-      throw Error("--env " + name + ": " + name + " is not set on the host; give a value with --env " + name +
-                  "=VALUE");
+      // TRANSLATORS: keep --env: it is an option. Each %s is the name of an
+      // environment variable; VALUE stands for its value, as in --help.
+      throw Error(format(_("--env %s: %s is not set on the host; give a value with --env %s=VALUE"), name.c_str(),
+                         name.c_str(), name.c_str()));
     }
   }
   env.set("AIRLOCK_PROFILE", request.profile.name);

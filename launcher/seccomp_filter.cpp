@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "error.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -34,7 +35,7 @@ enum class Match {
 struct Rule {
   std::string_view syscall;
   int error;
-  std::string_view condition = {};  // what --verbose says about the arguments
+  std::string_view condition = {};  // what --verbose says about the arguments, translated there
   Match match = Match::kAlways;
   unsigned arg = 0;
   std::vector<std::uint64_t> values = {};
@@ -107,7 +108,9 @@ const std::vector<Rule>& rules() {
       {"process_vm_writev", EPERM, {}, Match::kAlways, 0, {}, true},
       // Other personalities switch on emulation or turn off ASLR
       // (ADDR_NO_RANDOMIZE) and NX (READ_IMPLIES_EXEC).
-      {"personality", EPERM, "not PER_LINUX, PER_LINUX32 or the 0xffffffff query", Match::kLow32NotIn, 0,
+      // TRANSLATORS: the arguments of personality(2) the seccomp filter
+      // denies (airlock run --verbose); keep the names and the number.
+      {"personality", EPERM, N_("not PER_LINUX, PER_LINUX32 or the 0xffffffff query"), Match::kLow32NotIn, 0,
        {PER_LINUX, PER_LINUX32, 0xffffffffu}},
       // Beyond Flatpak: eBPF, userfaultfd (the classic way to win kernel
       // races), kexec and modules, all kernel attack surface an agent never
@@ -145,7 +148,9 @@ const std::vector<Rule>& rules() {
       // see socketcall's arguments (they sit behind a pointer), so it denies
       // socketcall(SYS_SOCKET) whole: closed, as in Flatpak. The direct
       // socket syscall (Linux 4.3 and later) is filtered by family.
-      {"socket", EAFNOSUPPORT, "family not unix/inet/inet6/netlink", Match::kLow32NotIn, 0,
+      // TRANSLATORS: the address families for which the seccomp filter
+      // denies socket(2) (airlock run --verbose); keep unix/inet/inet6/netlink.
+      {"socket", EAFNOSUPPORT, N_("family not unix/inet/inet6/netlink"), Match::kLow32NotIn, 0,
        {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK}},
   };
   return table;
@@ -202,7 +207,7 @@ std::vector<Comparisons> comparisons(const Rule& rule) {
     default:
       break;
   }
-  throw Error("seccomp rule for " + std::string(rule.syscall) + " has an unknown kind of match");
+  throw Error(format(_("seccomp rule for %s has an unknown kind of match"), std::string(rule.syscall).c_str()));
 }
 
 std::string errno_name(int error) {
@@ -211,8 +216,9 @@ std::string errno_name(int error) {
 }
 
 std::string seccomp_message(const std::string& what, int negative_errno) {
-  return "cannot build the seccomp filter: " + errno_message(what, -negative_errno) +
-         " (is libseccomp 2.5 or later installed?)";
+  // TRANSLATORS: %s says what failed and why.
+  return format(_("cannot build the seccomp filter: %s (is libseccomp 2.5 or later installed?)"),
+                errno_message(what, -negative_errno).c_str());
 }
 
 // The compat ABIs a 64-bit kernel also runs. libseccomp kills a process of
@@ -248,7 +254,9 @@ void add_rule(void* ctx, const Rule& rule) {
     // EFAULT and EDOM: libseccomp cannot map the call onto one of the compat
     // ABIs (it does not exist there); Flatpak skips these too.
     if (r == -EFAULT || r == -EDOM) continue;
-    if (r < 0) throw Error(seccomp_message("cannot add the rule for " + std::string(rule.syscall), r));
+    if (r < 0)
+      // TRANSLATORS: %s is the name of a system call.
+      throw Error(seccomp_message(format(_("cannot add the rule for %s"), std::string(rule.syscall).c_str()), r));
   }
 }
 
@@ -256,24 +264,24 @@ void add_rule(void* ctx, const Rule& rule) {
 
 UniqueFd build_seccomp_bpf(const SeccompOptions& options) {
   Filter ctx(seccomp_init(SCMP_ACT_ALLOW));
-  if (!ctx) throw Error("cannot build the seccomp filter: seccomp_init failed (out of memory?)");
+  if (!ctx) throw Error(_("cannot build the seccomp filter: seccomp_init failed (out of memory?)"));
 
   for (std::uint32_t arch : compat_arches(seccomp_arch_native())) {
     int r = seccomp_arch_add(ctx.get(), arch);
-    if (r < 0 && r != -EEXIST) throw Error(seccomp_message("cannot add a compat architecture", r));
+    if (r < 0 && r != -EEXIST) throw Error(seccomp_message(_("cannot add a compat architecture"), r));
   }
   for (const Rule& rule : rules())
     if (applies(rule, options)) add_rule(ctx.get(), rule);
 
   UniqueFd fd(memfd_create("airlock-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (!fd) throw Error(errno_message("cannot create a memfd for the seccomp filter"));
+  if (!fd) throw Error(errno_message(_("cannot create a memfd for the seccomp filter")));
   int r = seccomp_export_bpf(ctx.get(), fd.get());
-  if (r < 0) throw Error(seccomp_message("cannot export the filter as BPF", r));
+  if (r < 0) throw Error(seccomp_message(_("cannot export the filter as BPF"), r));
   // bwrap reads the program from this fd; sealed, nothing that holds a copy
   // of it can change what the sandbox gets.
   if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-    throw Error(errno_message("cannot seal the seccomp filter memfd"));
-  if (lseek(fd.get(), 0, SEEK_SET) != 0) throw Error(errno_message("cannot rewind the seccomp filter memfd"));
+    throw Error(errno_message(_("cannot seal the seccomp filter memfd")));
+  if (lseek(fd.get(), 0, SEEK_SET) != 0) throw Error(errno_message(_("cannot rewind the seccomp filter memfd")));
   return fd;
 }
 
@@ -284,7 +292,7 @@ std::string describe_seccomp_rules(const SeccompOptions& options) {
     text += rule.syscall;
     if (!rule.condition.empty()) {
       text += '(';
-      text += rule.condition;
+      text += _(std::string(rule.condition).c_str());
       text += ')';
     }
     text += ": " + errno_name(rule.error) + '\n';

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "supervisor.h"
 #include "terminal_prompter.h"
+#include "translate.h"
 
 namespace airlock {
 
@@ -31,7 +32,8 @@ UniqueFd memfd_with(const char* name, const std::string& content) {
   if (!fd) throw Error(errno_message("memfd_create"));
   if (write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()) ||
       lseek(fd.get(), 0, SEEK_SET) != 0)
-    throw Error(errno_message("cannot write the sandbox's " + std::string(name)));
+    // TRANSLATORS: %s is passwd or group, the file of the sandbox's accounts.
+    throw Error(errno_message(format(_("cannot write the sandbox's %s"), name)));
   fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
   return fd;
 }
@@ -98,7 +100,7 @@ class Session {
     // Forked, not executed: nothing has started a thread yet, and the
     // supervisor is a few hundred lines of this program (DESIGN.md).
     supervisor_ = fork();
-    if (supervisor_ < 0) throw Error(errno_message("cannot fork the supervisor"));
+    if (supervisor_ < 0) throw Error(errno_message(_("cannot fork the supervisor")));
     if (supervisor_ == 0) {
       std::vector<std::pair<int, int>> fds = {
           {control_child.get(), kControlFd},   {seccomp_.get(), kSeccompFd},
@@ -132,7 +134,8 @@ class Session {
       if (reply->error != 0) {
         kill(supervisor_, SIGKILL);
         finish_early();
-        throw Error(std::string("cannot grant ") + resolved.grant.canonical + ": " + reply->message);
+        // TRANSLATORS: a path, and the reason.
+        throw Error(format(_("cannot grant %s: %s"), resolved.grant.canonical.c_str(), reply->message));
       }
     }
     register_with_portal(portal_control.get(), portal_socket.get(), proxy_socket.get());
@@ -155,6 +158,7 @@ class Session {
     if (verbose_) {
       struct rusage usage {};
       getrusage(RUSAGE_SELF, &usage);
+      // Not translated: bench/bench_launch.cpp reads it.
       fprintf(stderr, "airlock: launcher peak RSS %ld KiB\n", usage.ru_maxrss);
     }
     return exit_status_;
@@ -168,16 +172,20 @@ class Session {
     std::string why;
     if (description_.prompt == "tty") {
       tty_.reset(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
-      if (!tty_) throw Error(errno_message("--prompt=tty needs a terminal, and /dev/tty cannot be opened"));
+      // TRANSLATORS: keep --prompt=tty and /dev/tty as they are.
+      if (!tty_) throw Error(errno_message(_("--prompt=tty needs a terminal, and /dev/tty cannot be opened")));
     }
     // The proxy's socket (when the network is proxied) goes along: the
     // portal serves the session's proxy on it.
     if (!portal_.register_session(portal_control, portal_socket, description_, &why, proxy_socket)) {
-      fprintf(stderr, "airlock: warning: no portal for this session (%s): the agent cannot ask for anything "
-                      "at run time\n", why.c_str());
+      // TRANSLATORS: %s says why the portal cannot be reached.
+      fprintf(stderr, _("airlock: warning: no portal for this session (%s): the agent cannot ask for anything "
+                        "at run time\n"),
+              why.c_str());
       return;
     }
-    if (verbose_) fprintf(stderr, "airlock: session %s registered with the portal\n", portal_.id().c_str());
+    // TRANSLATORS: %s is the session's id.
+    if (verbose_) fprintf(stderr, _("airlock: session %s registered with the portal\n"), portal_.id().c_str());
     if (tty_) {
       prompter_ = std::make_unique<TerminalPrompter>(portal_.bus(), portal_.id(), tty_.get(), std::nullopt);
       prompter_->start();

@@ -29,6 +29,7 @@
 #include "grant_mount.h"
 #include "host_path.h"
 #include "sandbox_plan.h"
+#include "translate.h"
 #include "unique_fd.h"
 
 namespace airlock {
@@ -47,7 +48,7 @@ namespace {
 void write_file(const char* path, const std::string& content) {
   UniqueFd fd(open(path, O_WRONLY | O_CLOEXEC));
   if (!fd || write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-    die("cannot write %s: %s", path, strerror(errno));
+    die(_("cannot write %s: %s"), path, strerror(errno));
 }
 
 void enter_namespaces() {
@@ -55,10 +56,12 @@ void enter_namespaces() {
   gid_t gid = getgid();
   if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
     int saved = errno;
-    die("cannot create a user namespace (%s). User namespaces are disabled on this machine: "
-        "enable them with 'sudo sysctl -w kernel.unprivileged_userns_clone=1' (Debian) or "
-        "'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu), and check "
-        "that user.max_user_namespaces is not 0",
+    // TRANSLATORS: %s is the system's reason; keep the commands and the
+    // sysctl names as they are.
+    die(_("cannot create a user namespace (%s). User namespaces are disabled on this machine: "
+          "enable them with 'sudo sysctl -w kernel.unprivileged_userns_clone=1' (Debian) or "
+          "'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' (Ubuntu), and check "
+          "that user.max_user_namespaces is not 0"),
         strerror(saved));
   }
   write_file("/proc/self/setgroups", "deny");
@@ -66,36 +69,36 @@ void enter_namespaces() {
   write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1");
   // Nothing mounted here may leak back to the host.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
-    die("cannot make the supervisor's mounts private: %s", strerror(errno));
+    die(_("cannot make the supervisor's mounts private: %s"), strerror(errno));
 }
 
 UniqueFd mount_root(const SupervisorConfig& config) {
   const char* root = config.root.c_str();
   if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
-    die("cannot mount the sandbox root on %s: %s", root, strerror(errno));
+    die(_("cannot mount the sandbox root on %s: %s"), root, strerror(errno));
   // Shared: what is mounted beneath it later propagates into bwrap's copy,
   // which bwrap makes a slave, so nothing propagates back out.
   if (mount(nullptr, root, nullptr, MS_SHARED, nullptr) != 0)
-    die("cannot make the sandbox root shared: %s", strerror(errno));
+    die(_("cannot make the sandbox root shared: %s"), strerror(errno));
   UniqueFd root_fd(open(root, O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd) die("cannot open the sandbox root: %s", strerror(errno));
+  if (!root_fd) die(_("cannot open the sandbox root: %s"), strerror(errno));
 
   // The skeleton, made before anything runs in the sandbox: mkdir -p with
   // the relative part of each absolute path.
   auto make = [&](const std::string& relative, mode_t mode) {
     const char* path = relative.c_str();
-    if (relative.empty() || relative[0] != '/') die("skeleton path %s is not absolute", path);
+    if (relative.empty() || relative[0] != '/') die(_("skeleton path %s is not absolute"), path);
     for (size_t pos = 1; pos <= relative.size(); ++pos) {
       if (pos != relative.size() && relative[pos] != '/') continue;
       std::string prefix = relative.substr(1, pos - 1);
       if (prefix.empty()) continue;
       bool last = pos == relative.size();
       if (mkdirat(root_fd.get(), prefix.c_str(), last ? mode : 0755) != 0 && errno != EEXIST)
-        die("cannot create %s in the sandbox root: %s", path, strerror(errno));
+        die(_("cannot create %s in the sandbox root: %s"), path, strerror(errno));
     }
     // mkdirat() applies the umask; the final mode must be exact.
     if (fchmodat(root_fd.get(), relative.c_str() + 1, mode, 0) != 0)
-      die("cannot set the mode of %s: %s", path, strerror(errno));
+      die(_("cannot set the mode of %s: %s"), path, strerror(errno));
   };
   for (const auto& dir : config.dirs) make(dir, 0755);
   for (const auto& dir : config.sticky_dirs) make(dir, 01777);
@@ -105,16 +108,20 @@ UniqueFd mount_root(const SupervisorConfig& config) {
 
 // Binds a listening socket of the portal's where the sandbox will find it
 // (INSIDE), before anything runs there; the launcher's copy of the
-// descriptor goes to the portal. WHAT names it in errors.
-void bind_listener(int root_fd, int socket_fd, const char* inside, int backlog, const char* what) {
+// descriptor goes to the portal. False with errno on failure.
+bool bind_listener(int root_fd, int socket_fd, const char* inside, int backlog) {
   struct sockaddr_un address = {};
   address.sun_family = AF_UNIX;
   int n = snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d%s", root_fd, inside);
-  if (n < 0 || static_cast<size_t>(n) >= sizeof address.sun_path) die("the %s's path is too long", what);
+  if (n < 0 || static_cast<size_t>(n) >= sizeof address.sun_path) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
   if (bind(socket_fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0 ||
       listen(socket_fd, backlog) != 0)
-    die("cannot create the %s in the sandbox root: %s", what, strerror(errno));
+    return false;
   close(socket_fd);
+  return true;
 }
 
 // What the portal's socket has mounted, in order, for kRevokeAll.
@@ -132,12 +139,12 @@ int write_trust(int root_fd, int fd, std::string* message) {
   std::string ca(kMaxCa + 1, '\0');
   ssize_t n = pread(fd, ca.data(), ca.size(), 0);
   if (n <= 0 || static_cast<size_t>(n) > kMaxCa) {
-    *message = "the certificate authority is empty, unreadable or too long";
+    *message = _("the certificate authority is empty, unreadable or too long");
     return EINVAL;
   }
   ca.resize(static_cast<size_t>(n));
   if (ca.rfind("-----BEGIN CERTIFICATE-----", 0) != 0 || ca.find('\0') != std::string::npos) {
-    *message = "the certificate authority is not a PEM certificate";
+    *message = _("the certificate authority is not a PEM certificate");
     return EINVAL;
   }
   if (ca.back() != '\n') ca += '\n';
@@ -154,8 +161,9 @@ int write_trust(int root_fd, int fd, std::string* message) {
     UniqueFd out(openat(root_fd, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444));
     bool written = out && write(out.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size());
     if (!written || renameat(root_fd, temporary.c_str(), root_fd, path.c_str()) != 0) {
-      *message = std::string("cannot write ") + inside + ": " + strerror(errno);
-      return errno ? errno : EIO;
+      int saved = errno ? errno : EIO;
+      *message = format(_("cannot write %s: %s"), inside, strerror(saved));
+      return saved;
     }
   }
   return 0;
@@ -170,7 +178,7 @@ bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequ
     case ControlOp::kGrant:
       if (!passed) {
         error = EBADF;
-        message = "a grant needs a descriptor";
+        message = _("a grant needs a descriptor");
         break;
       }
       error = mount_grant(root_fd, request.path, passed.get(), (request.flags & kGrantReadOnly) != 0, &message);
@@ -184,7 +192,7 @@ bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequ
     case ControlOp::kRevokeAll:
       if (from_launcher) {
         error = EPERM;
-        message = "only the portal revokes its grants";
+        message = _("only the portal revokes its grants");
         break;
       }
       while (!portal_grants.empty()) {
@@ -197,7 +205,7 @@ bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequ
     case ControlOp::kTrust:
       if (from_launcher || !passed) {
         error = from_launcher ? EPERM : EBADF;
-        message = from_launcher ? "only the portal names the session's certificate authority" : "no certificate";
+        message = from_launcher ? _("only the portal names the session's certificate authority") : _("no certificate");
         break;
       }
       error = write_trust(root_fd, passed.get(), &message);
@@ -205,11 +213,12 @@ bool handle_request(int sock, bool from_launcher, int root_fd, const ControlRequ
     case ControlOp::kStart:
       if (from_launcher) return true;
       error = EPERM;
-      message = "only airlock run starts the sandbox";
+      // TRANSLATORS: "airlock run" is a command.
+      message = _("only airlock run starts the sandbox");
       break;
     default:
       error = EINVAL;
-      message = "unexpected request";
+      message = _("unexpected request");
       break;
   }
   send_control_reply(sock, error, message, request.seq);
@@ -223,7 +232,7 @@ bool serve_control(int sock, bool from_launcher, int root_fd, bool* start) {
   auto request = receive_control_request(sock, &passed);
   if (!request) {
     if (errno != EBADMSG) return false;
-    send_control_reply(sock, EBADMSG, "malformed request");
+    send_control_reply(sock, EBADMSG, _("malformed request"));
     return true;
   }
   *start = handle_request(sock, from_launcher, root_fd, *request, std::move(passed));
@@ -241,17 +250,18 @@ __attribute__((noinline)) pid_t start_bwrap(const SupervisorConfig& config, cons
   argv.push_back(nullptr);
   for (const auto& entry : config.environment) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
+  // Translated before vfork: the child may not call gettext.
+  const char* message = _("airlock: cannot run bwrap\n");
   pid_t bwrap = vfork();
   if (bwrap == 0) {
     sigprocmask(SIG_UNBLOCK, &mask, nullptr);
     execve(argv[0], argv.data(), envp.data());
     // A vfork child may only write(2) and _exit; the launcher found bwrap
     // moments ago, so this is rare.
-    static const char kMessage[] = "airlock: cannot run bwrap\n";
-    if (write(STDERR_FILENO, kMessage, sizeof kMessage - 1) < 0) _exit(kExitAirlockFailed);
+    if (write(STDERR_FILENO, message, strlen(message)) < 0) _exit(kExitAirlockFailed);
     _exit(kExitAirlockFailed);
   }
-  if (bwrap < 0) die("cannot fork: %s", strerror(errno));
+  if (bwrap < 0) die(_("cannot fork: %s"), strerror(errno));
   return bwrap;
 }
 
@@ -272,11 +282,12 @@ void run_supervisor(const SupervisorConfig& config) {
   enter_namespaces();
   UniqueFd root_fd = mount_root(config);
 
-  bind_listener(root_fd.get(), config.portal_socket_fd, kPortalSocketInside, 64, "portal socket");
+  if (!bind_listener(root_fd.get(), config.portal_socket_fd, kPortalSocketInside, 64))
+    die(_("cannot create the portal socket in the sandbox root: %s"), strerror(errno));
   // A burst of the agent's connections waits in the backlog (the kernel caps
   // it at net.core.somaxconn) for the proxy to accept them.
-  if (config.proxy_socket_fd >= 0)
-    bind_listener(root_fd.get(), config.proxy_socket_fd, kProxySocketInside, 4096, "proxy socket");
+  if (config.proxy_socket_fd >= 0 && !bind_listener(root_fd.get(), config.proxy_socket_fd, kProxySocketInside, 4096))
+    die(_("cannot create the proxy socket in the sandbox root: %s"), strerror(errno));
   if (!send_control_reply(control_fd, 0, "ready")) _exit(kExitAirlockFailed);
 
   // Launch grants (the launcher's) and always-grants (the portal's, while
@@ -326,6 +337,7 @@ void run_supervisor(const SupervisorConfig& config) {
         if (config.verbose) {
           struct rusage usage {};
           getrusage(RUSAGE_SELF, &usage);
+          // Not translated: bench/bench_launch.cpp reads it.
           fprintf(stderr, "airlock: supervisor peak RSS %ld KiB\n", usage.ru_maxrss);
         }
         _exit(exit_status_from_wait(status));
@@ -333,7 +345,7 @@ void run_supervisor(const SupervisorConfig& config) {
     }
     bool start = false;
     if (fds[1].revents) control_open = serve_control(control_fd, true, root_fd.get(), &start);
-    if (start) send_control_reply(control_fd, EALREADY, "the sandbox has started");
+    if (start) send_control_reply(control_fd, EALREADY, _("the sandbox has started"));
     if (fds[2].revents) portal_open = serve_control(config.portal_control_fd, false, root_fd.get(), &start);
   }
 }

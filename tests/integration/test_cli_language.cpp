@@ -144,5 +144,27 @@ TEST_F(CliLanguagePrompt, TheTerminalPromptAsksInGermanAndTakesTheSameKeys) {
   EXPECT_NE(agent->out().find("project readme"), std::string::npos) << agent->out();
 }
 
+TEST(CliLanguage, AirlockRunSpeaksGerman) {
+  // GLib translates the options' descriptions in airlock's domain.
+  Result result = airlock({"run", "--help"}, in_german());
+  EXPECT_EQ(result.status, 0);
+  EXPECT_NE(result.out.find("Den Plan ausgeben und nichts starten"), std::string::npos) << result.out;
+
+  result = airlock({"run", "--prompt=bogus", "--", "true"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("--prompt=bogus: Geben Sie auto, tty oder none an"), std::string::npos) << result.err;
+
+  // A whole sentence around the path, from the path resolution the portal shares.
+  result = airlock({"run", "--ro", "/surely/not/here", "--", "true"}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("/surely/not/here existiert nicht"), std::string::npos) << result.err;
+}
+
+TEST(CliLanguage, AirlockInitSpeaksGerman) {
+  Result result = run({next_to_airlock("airlock-init")}, in_german());
+  EXPECT_EQ(result.status, 125);
+  EXPECT_NE(result.err.find("airlock-init braucht einen Befehl"), std::string::npos) << result.err;
+}
+
 }  // namespace
 }  // namespace airlock::test
