@@ -48,6 +48,11 @@ airlock::PortalConfig read_config() {
 
 int main(int argc, char** argv) {
   setlocale(LC_ALL, "");
+  // What the portal says goes into D-Bus replies that agents read, HTTP
+  // refusals and the audit log: one language, English, like
+  // xdg-desktop-portal's errors. airlock and airlock-gui translate their
+  // own words around it.
+  setlocale(LC_MESSAGES, "C");
   gboolean replace = FALSE, version = FALSE;
   GOptionEntry entries[] = {
       {"replace", 'r', 0, G_OPTION_ARG_NONE, &replace, "Replace a running airlock-portal", nullptr},
