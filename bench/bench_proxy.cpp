@@ -9,11 +9,13 @@
 // weighs on all alike, all with the same client (bench-proxy-client):
 //   - direct: the client on the host, TCP to the server: the baseline;
 //   - airlock: the client in `airlock run`, an HTTP CONNECT tunnel through
-//     127.0.0.1:3128 inside the sandbox (airlock-init's bridge, the unix
-//     socket, the portal's proxy, TCP to the server): what an agent gets;
+//     127.0.0.1:3128 inside the sandbox (airlock-init's bridge hands the TCP
+//     connection to the portal's proxy, TCP to the server): what an agent
+//     gets;
 //   - portal only: the client on the host, a CONNECT tunnel through a held
 //     sandbox's proxy socket, reached as /proc/PID/root/run/airlock/proxy.sock
-//     (the portal's proxy without airlock-init's bridge), when reachable;
+//     (the portal's proxy with a unix socket instead of the agent's TCP
+//     connection), when reachable;
 //   - srt: the client in Anthropic's sandbox-runtime (`srt`, installed from
 //     the npm registry into the scratch folder), a CONNECT tunnel through its
 //     localhost:3128 (its socat relays and its Node proxy), when it installs
@@ -519,8 +521,8 @@ int inner_main(const Config& config) {
   };
 
   RouteResult direct{"direct", "host client, TCP to the server", {}, ""};
-  RouteResult sandbox{"airlock", "sandboxed client, CONNECT via 127.0.0.1:3128, airlock-init's bridge, the portal", {}, ""};
-  RouteResult portal_only{"portal only", "host client, CONNECT via the sandbox's proxy socket (no bridge)", {}, ""};
+  RouteResult sandbox{"airlock", "sandboxed client, CONNECT via 127.0.0.1:3128 (handed to the portal by airlock-init)", {}, ""};
+  RouteResult portal_only{"portal only", "host client, CONNECT via the sandbox's proxy socket (unix, no bridge)", {}, ""};
   RouteResult srt{"srt", "client in srt, CONNECT via its localhost:3128 (socat, socat, its Node proxy)", {}, ""};
   std::string srt_version;
   if (config.srt.empty()) {
