@@ -138,15 +138,26 @@ bool echoes(int fd, const std::string& message) {
   return send_all(fd, message) && read_exact(fd, message.size()) == message;
 }
 
-uint16_t closed_port() {
+// A TCP socket bound to an ephemeral port of 127.0.0.1, listening when
+// BACKLOG > 0; its port in *PORT.
+UniqueFd loopback_socket(int backlog, uint16_t* port) {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   struct sockaddr_in address = {};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof address;
   bind(fd.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address);
+  if (backlog > 0) listen(fd.get(), backlog);
   getsockname(fd.get(), reinterpret_cast<struct sockaddr*>(&address), &length);
-  return ntohs(address.sin_port);
+  *port = ntohs(address.sin_port);
+  return fd;
+}
+
+// A port nothing listens on.
+uint16_t closed_port() {
+  uint16_t port = 0;
+  loopback_socket(0, &port);
+  return port;
 }
 
 // Sends BYTES with FDS attached (SCM_RIGHTS), as airlock-init's bridge
@@ -171,15 +182,9 @@ bool send_with_fds(int fd, const std::string& bytes, const std::vector<int>& fds
 
 // A connected TCP pair on the loopback: the agent's end and the accepted one.
 std::pair<UniqueFd, UniqueFd> tcp_pair() {
-  UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  struct sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bind(listener.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address);
-  listen(listener.get(), 1);
-  getsockname(listener.get(), reinterpret_cast<struct sockaddr*>(&address), &length);
-  UniqueFd agent = connect_tcp(ntohs(address.sin_port));
+  uint16_t port = 0;
+  UniqueFd listener = loopback_socket(1, &port);
+  UniqueFd agent = connect_tcp(port);
   UniqueFd accepted(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
   return {std::move(agent), std::move(accepted)};
 }
@@ -284,15 +289,7 @@ class EchoServer {
 class OneRequestHttpServer {
  public:
   OneRequestHttpServer() {
-    fd_ = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    struct sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    bind(fd_.get(), reinterpret_cast<struct sockaddr*>(&address), sizeof address);
-    listen(fd_.get(), 16);
-    getsockname(fd_.get(), reinterpret_cast<struct sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+    fd_ = loopback_socket(16, &port_);
     thread_ = std::thread([this] {
       struct pollfd pfd = {fd_.get(), POLLIN, 0};
       if (poll(&pfd, 1, 20000) != 1) return;
