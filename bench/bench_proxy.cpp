@@ -8,6 +8,10 @@
 // The routes, one after another in every round so that a busy machine
 // weighs on all alike, all with the same client (bench-proxy-client):
 //   - direct: the client on the host, TCP to the server: the baseline;
+//   - minimal relay: the client on the host, TCP to a relay in this process
+//     that does nothing but splice (two blocking threads a connection), TCP
+//     to the server: the ceiling of any proxy that carries the bytes between
+//     two TCP connections on this machine, which the airlock route does;
 //   - airlock: the client in `airlock run`, an HTTP CONNECT tunnel through
 //     127.0.0.1:3128 inside the sandbox (airlock-init's bridge hands the TCP
 //     connection to the portal's proxy, TCP to the server): what an agent
@@ -53,6 +57,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_support.h"
@@ -244,6 +249,71 @@ int start_server(pid_t* server) {
     serve(listener);
   }
   close(listener);
+  return ntohs(address.sin_port);
+}
+
+// ---- the ceiling: a minimal relay, in this process --------------------------------
+
+// One way of a minimal relay: blocking splice through a pipe until the end
+// of stream, which is passed on.
+void splice_one_way(int from, int to) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return;
+  fcntl(fds[0], F_SETPIPE_SZ, 256 * 1024);
+  for (bool open = true; open;) {
+    ssize_t n = splice(from, nullptr, fds[1], nullptr, 256 * 1024, SPLICE_F_MOVE);
+    open = n > 0;
+    while (open && n > 0) {
+      ssize_t moved = splice(fds[0], nullptr, to, nullptr, static_cast<size_t>(n), SPLICE_F_MOVE);
+      open = moved > 0;
+      n -= moved;
+    }
+  }
+  shutdown(to, SHUT_WR);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+// What any proxy that carries bytes between two TCP connections costs on
+// this machine: a relay that does nothing else (two blocking threads a
+// connection, splice only), from 127.0.0.1 to the server. The airlock route's
+// bytes make the same two loopback TCP hops. Returns its port; it serves
+// until the process ends.
+int start_minimal_relay(int server_port) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      listen(listener, 4096) != 0 || getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    die_errno("cannot listen for the minimal relay");
+  std::thread([listener, server_port] {
+    for (;;) {
+      int client = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in to = {};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(static_cast<uint16_t>(server_port));
+      inet_pton(AF_INET, kServerAddress, &to.sin_addr);
+      if (server < 0 || connect(server, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        close(client);
+        if (server >= 0) close(server);
+        continue;
+      }
+      int one = 1;
+      setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      std::thread([client, server] {
+        std::thread down(splice_one_way, server, client);
+        splice_one_way(client, server);
+        down.join();
+        close(client);
+        close(server);
+      }).detach();
+    }
+  }).detach();
   return ntohs(address.sin_port);
 }
 
@@ -524,6 +594,9 @@ int inner_main(const Config& config) {
   RouteResult sandbox{"airlock", "sandboxed client, CONNECT via 127.0.0.1:3128 (handed to the portal by airlock-init)", {}, ""};
   RouteResult portal_only{"portal only", "host client, CONNECT via the sandbox's proxy socket (unix, no bridge)", {}, ""};
   RouteResult srt{"srt", "client in srt, CONNECT via its localhost:3128 (socat, socat, its Node proxy)", {}, ""};
+  RouteResult minimal{"minimal relay", "host client, TCP to a relay that only splices, TCP to the server: the ceiling", {},
+                      ""};
+  const std::string relay_port = std::to_string(start_minimal_relay(config.port));
   std::string srt_version;
   if (config.srt.empty()) {
     srt.why = config.srt_why;
@@ -538,6 +611,7 @@ int inner_main(const Config& config) {
   for (int round = 0; round < config.rounds; ++round) {
     fprintf(stderr, "bench-proxy: round %d of %d\n", round + 1, config.rounds);
     run_client(direct, with({client, "direct"}), s, true);
+    run_client(minimal, {client, "direct", "127.0.0.1", relay_port, setups, bytes}, s, true);
     run_client(sandbox, with({airlock, "run", "--prompt=none", "--task", "bench-proxy", "--", client, "env"}), s, true);
     if (!socket_path.empty()) run_client(portal_only, with({client, "unix:" + socket_path}), s, true);
     if (!config.srt.empty() && srt.why.empty())
@@ -548,7 +622,7 @@ int inner_main(const Config& config) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   printf("proxy: a loopback server on %s:%d (its own process), %d rounds, %ld CPUs, the portal's audit log on %s;"
          " routes:\n", kServerAddress, config.port, config.rounds, cpus, fs_type(s + "/data").c_str());
-  for (const RouteResult* route : {&direct, &sandbox, &portal_only, &srt})
+  for (const RouteResult* route : {&direct, &minimal, &sandbox, &portal_only, &srt})
     printf("  %-14s %s%s\n", route->name.c_str(), route->what.c_str(),
            route == &srt && !srt_version.empty() ? (" (srt " + srt_version + ")").c_str() : "");
 
@@ -557,6 +631,7 @@ int inner_main(const Config& config) {
   printf("  %-14s %9s %9s %9s %9s  %11s\n", "route", "tunnel up", "median", "p99", "max", "added at median");
   double direct_median = median(direct.samples.at("first_byte.ms"));
   print_latency(direct, 0);
+  print_latency(minimal, direct_median);
   print_latency(sandbox, direct_median);
   print_latency(portal_only, direct_median);
   print_latency(srt, direct_median);
@@ -566,7 +641,7 @@ int inner_main(const Config& config) {
          config.rounds);
   printf("  %-14s %10s %7s %10s %7s\n", "route", "upload", "ratio", "download", "ratio");
   double up = mib_per_s(direct, "upload.ms", config.mib), down = mib_per_s(direct, "download.ms", config.mib);
-  for (const RouteResult* route : {&direct, &sandbox, &portal_only, &srt}) {
+  for (const RouteResult* route : {&direct, &minimal, &sandbox, &portal_only, &srt}) {
     if (!route->why.empty()) {
       printf("  %-14s %s\n", route->name.c_str(), route->why.c_str());
       continue;
@@ -576,6 +651,9 @@ int inner_main(const Config& config) {
   }
   printf("  (upload: the client's bytes to the server's sink until its count comes back; download: the server's\n"
          "  source to the client; goal: ratio at least 0.80)\n");
+  printf("  airlock against the minimal relay: %.2f upload, %.2f download\n",
+         mib_per_s(sandbox, "upload.ms", config.mib) / mib_per_s(minimal, "upload.ms", config.mib),
+         mib_per_s(sandbox, "download.ms", config.mib) / mib_per_s(minimal, "download.ms", config.mib));
   fflush(stdout);
   return 0;
 }
