@@ -24,6 +24,11 @@ const char* translate_plural(const char* singular, const char* plural, unsigned 
   return dngettext(GETTEXT_PACKAGE, singular, plural, count);
 }
 
+void add_translated_entries(GOptionContext* context, const GOptionEntry* entries) {
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+}
+
 std::string format(const char* format, ...) {
   va_list args;
   va_start(args, format);

@@ -4,6 +4,8 @@
 // translation can order its words as its language needs.
 #pragma once
 
+#include <glib.h>
+
 #include <string>
 
 namespace airlock {
@@ -19,6 +21,12 @@ void init_i18n();
 const char* translate(const char* text) __attribute__((format_arg(1)));
 const char* translate_plural(const char* singular, const char* plural, unsigned long count)
     __attribute__((format_arg(1))) __attribute__((format_arg(2)));
+
+// Adds ENTRIES to CONTEXT and has GLib translate them, the parameter
+// string, the summary and the description in airlock's domain when it
+// prints --help. Both are needed: the context's domain covers only its own
+// texts, and the entries are translated in the domain given with them.
+void add_translated_entries(GOptionContext* context, const GOptionEntry* entries);
 
 // printf into a std::string.
 std::string format(const char* format, ...) __attribute__((format(printf, 1, 2)));

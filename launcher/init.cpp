@@ -22,7 +22,6 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
 #include "error.h"
 #include "landlock.h"
 #include "proxy_bridge.h"
@@ -118,10 +117,8 @@ int main(int argc, char** argv) {
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &command, nullptr, N_("COMMAND [ARG...]")},
       {}};
   g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_set_strict_posix(context, TRUE);
-  // GLib translates the entries in their group's domain.
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  airlock::add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error)) fail(error->message);
   if (command == nullptr || command[0] == nullptr)

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "airlock-dbus.h"
-#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "host_path.h"
@@ -47,10 +46,9 @@ CommandLine parse_command_line(int argc, char** argv, const char* name, const ch
   std::string prgname = std::string("airlock ") + name;
   g_set_prgname(prgname.c_str());
   g_autoptr(GOptionContext) context = g_option_context_new(parameters);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_set_summary(context, summary);
   g_option_context_set_description(context, N_("The commands that speak to the portal are described in airlock(1)."));
-  g_option_context_add_main_entries(context, all.data(), GETTEXT_PACKAGE);
+  add_translated_entries(context, all.data());
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
     // TRANSLATORS: the first %s is GLib's message about the options, the

@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 
-#include "config.h"
 #include "error.h"
 #include "host_path.h"
 #include "policy.h"
@@ -67,14 +66,13 @@ int policy_command(int argc, char** argv) {
   // TRANSLATORS: "check" is the command, typed as shown; KIND and RESOURCE
   // are named in the summary that follows, and stay the same in both.
   g_autoptr(GOptionContext) context = g_option_context_new(N_("check KIND RESOURCE"));
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   // TRANSLATORS: folder, file, host and secret are typed as shown.
   g_option_context_set_summary(context,
                                N_("Print what the policy answers a request for RESOURCE, and which rule decides.\n"
                                   "KIND is folder, file, host (HOST:PORT) or secret. Nobody is asked."));
   g_option_context_set_description(context,
                                    N_("The policy files and the rule format are described in airlock-policy(5)."));
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
     // TRANSLATORS: %s is GLib's message about the options.

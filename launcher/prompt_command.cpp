@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 
-#include "config.h"
 #include "error.h"
 #include "terminal_prompter.h"
 #include "translate.h"
@@ -95,10 +94,7 @@ PromptOptions parse_options(int argc, char** argv) {
          "others are dismissed; 'airlock prompt: ready' is printed once registered.\n"
          "\n"
          "Exit status: 0 when done, 1 on --timeout, 125 when airlock fails. See airlock-prompt(1)."));
-  // The context's domain translates the summary and the description, the
-  // main group's the entries.
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
     // TRANSLATORS: %s is what is wrong with the command line.

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "request_portal.h"
@@ -65,10 +64,7 @@ AccessOptions parse_options(int argc, char** argv) {
   g_option_context_set_summary(context, summary);
   g_option_context_set_description(context, N_("Exit status: 0 granted, 1 denied or timed out, 2 any other failure.\n"
                                                "See airlock-request(1)."));
-  // The entries are translated in the domain given with them; the summary,
-  // description and parameter string in the context's.
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
     // TRANSLATORS: the first %s is GLib's message about the command line,

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "request_portal.h"
@@ -96,10 +95,7 @@ SecretOptions parse(int argc, char** argv) {
   g_option_context_set_summary(context,
                                N_("Ask the person at the host, through the portal, for the secret NAME, and hand its\n"
                                   "value to COMMAND, or print it. The value is never put on a command line."));
-  // The entries are translated in the domain given with them; the summary,
-  // description and parameter string in the context's.
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   bool parsed = g_option_context_parse(context, &argc, &argv, &error);
   SecretOptions options;

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "airlock-dbus.h"
-#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "request_portal.h"
@@ -34,10 +33,7 @@ bool parse_options(int argc, char** argv) {
   g_option_context_set_summary(context, grants ? N_("List the folders and files this session has been granted.")
                                                : N_("Show this session: its id, profile, task and workspace."));
   g_option_context_set_description(context, N_("Exit status: 0, or 2 on failure. See airlock-request(1)."));
-  // The entries are translated in the domain given with them; the summary,
-  // description and parameter string in the context's.
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error))
     // TRANSLATORS: the first %s is GLib's message about the command line,

@@ -80,10 +80,7 @@ RunOptions parse_options(int argc, char** argv) {
       {},
   };
   g_set_prgname("airlock run");
-  // GLib translates the parameter string, the summary and the description
-  // in the context's domain, the entries in their group's.
   g_autoptr(GOptionContext) context = g_option_context_new(N_("[--] COMMAND [ARG...]"));
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   // TRANSLATORS: keep --ro and --rw: they are options.
   g_option_context_set_summary(context,
                                N_("Run COMMAND in a sandbox that shares nothing with the host but a read-only\n"
@@ -92,7 +89,7 @@ RunOptions parse_options(int argc, char** argv) {
   g_option_context_set_description(context,
                                    N_("Exit status: the command's own; 125 when airlock fails, 126 when the command\n"
                                       "cannot be run, 127 when it is not found. See airlock-run(1)."));
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   // Options stop at the command, so its own options reach it untouched.
   g_option_context_set_strict_posix(context, TRUE);
   g_autoptr(GError) error = nullptr;

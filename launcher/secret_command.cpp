@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "airlock-dbus.h"
-#include "config.h"
 #include "dbus_names.h"
 #include "error.h"
 #include "secret_store.h"
@@ -254,10 +253,7 @@ int secret_main(int argc, char** argv) {
   g_autoptr(GOptionContext) context = g_option_context_new(N_("add|list|rm|unlock [NAME]"));
   g_option_context_set_help_enabled(context, TRUE);
   g_option_context_set_description(context, kUsage);
-  // The entries are translated in the domain given with them; the summary,
-  // description and parameter string in the context's.
-  g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+  add_translated_entries(context, entries);
   g_autoptr(GError) error = nullptr;
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
     g_free(store);
