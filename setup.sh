@@ -24,7 +24,7 @@ source_dir=$(cd "$(dirname "$0")" && pwd)
 packages=(
   meson ninja-build pkg-config g++ gcc gcc-multilib
   libglib2.0-dev libglib2.0-bin libseccomp-dev libsqlite3-dev
-  libsecret-1-dev libgnutls28-dev
+  libsecret-1-dev libgcrypt20-dev libgnutls28-dev
   gnome-keyring  # a real Secret Service for the secret tests, on their private bus
   glib-networking  # GIO's TLS backend: the proxy's credential injection intercepts TLS with it
   googletest libgtest-dev libgmock-dev

@@ -1,11 +1,12 @@
-// The file store of secret_store.h: AES-256-GCM with GnuTLS, a key from
+// The file store of secret_store.h: AES-256-GCM with libgcrypt, a key from
 // PBKDF2-SHA256. Each value is sealed with its name as associated data, so
-// a file renamed to another secret's name does not open.
+// a file renamed to another secret's name does not open. libgcrypt, not
+// GnuTLS: libsecret loads it into the portal anyway, and GnuTLS's start-up
+// alone would cost the portal about 2 MiB of its memory budget.
 #include <errno.h>
+#include <gcrypt.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <string.h>
 
 #include <algorithm>
@@ -24,26 +25,60 @@ constexpr const char kKeyFile[] = "store.key";
 constexpr const char kCheckText[] = "airlock secret store check";
 constexpr const char kAadPrefix[] = "airlock-secret-v1:";
 
+// libgcrypt, initialized once (libsecret may have done it already); its
+// secure memory is not used: SecretBytes wipes what it holds.
+bool crypto_ready() {
+  static const bool ready = [] {
+    if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+      if (!gcry_check_version(GCRYPT_VERSION)) return false;
+      gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+      gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+    }
+    return true;
+  }();
+  return ready;
+}
+
+// An AES-256-GCM handle with KEY and NONCE set; nullptr when it cannot be.
+gcry_cipher_hd_t gcm(const SecretBytes& key, std::string_view nonce) {
+  gcry_cipher_hd_t handle = nullptr;
+  if (!crypto_ready() || key.size() != kKeyBytes || nonce.size() != kNonceBytes ||
+      gcry_cipher_open(&handle, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM, 0) != 0)
+    return nullptr;
+  if (gcry_cipher_setkey(handle, key.data(), key.size()) != 0 ||
+      gcry_cipher_setiv(handle, nonce.data(), nonce.size()) != 0) {
+    gcry_cipher_close(handle);
+    return nullptr;
+  }
+  return handle;
+}
+
+bool random_bytes(void* out, size_t size, gcry_random_level level) {
+  if (!crypto_ready()) return false;
+  gcry_randomize(out, size, level);
+  return true;
+}
+
 // NONCE || ciphertext || tag.
 bool seal(const SecretBytes& key, const std::string& aad, std::string_view plain, std::string* out,
           std::string* error) {
-  gnutls_datum_t k{reinterpret_cast<unsigned char*>(const_cast<char*>(key.data())), static_cast<unsigned>(key.size())};
-  gnutls_aead_cipher_hd_t handle = nullptr;
-  if (key.size() != kKeyBytes || gnutls_aead_cipher_init(&handle, GNUTLS_CIPHER_AES_256_GCM, &k) < 0) {
+  std::string sealed(kNonceBytes + plain.size() + kTagBytes, '\0');
+  if (crypto_ready()) gcry_create_nonce(sealed.data(), kNonceBytes);
+  gcry_cipher_hd_t handle = gcm(key, std::string_view(sealed.data(), kNonceBytes));
+  if (!handle) {
     *error = "cannot set up AES-256-GCM";
     return false;
   }
-  std::string sealed(kNonceBytes + plain.size() + kTagBytes, '\0');
-  size_t length = plain.size() + kTagBytes;
-  bool ok = gnutls_rnd(GNUTLS_RND_NONCE, sealed.data(), kNonceBytes) == 0 &&
-            gnutls_aead_cipher_encrypt(handle, sealed.data(), kNonceBytes, aad.data(), aad.size(), kTagBytes,
-                                       plain.data(), plain.size(), sealed.data() + kNonceBytes, &length) == 0;
-  gnutls_aead_cipher_deinit(handle);
+  char* cipher = sealed.data() + kNonceBytes;
+  bool ok = gcry_cipher_authenticate(handle, aad.data(), aad.size()) == 0 &&
+            gcry_cipher_final(handle) == 0 &&
+            gcry_cipher_encrypt(handle, cipher, plain.size(), plain.data(), plain.size()) == 0 &&
+            gcry_cipher_gettag(handle, cipher + plain.size(), kTagBytes) == 0;
+  gcry_cipher_close(handle);
   if (!ok) {
     *error = "cannot encrypt";
     return false;
   }
-  sealed.resize(kNonceBytes + length);
   *out = std::move(sealed);
   return true;
 }
@@ -57,30 +92,30 @@ bool open_sealed(const SecretBytes& key, const std::string& aad, std::string_vie
     *error = "is cut short";
     return false;
   }
-  gnutls_datum_t k{reinterpret_cast<unsigned char*>(const_cast<char*>(key.data())), static_cast<unsigned>(key.size())};
-  gnutls_aead_cipher_hd_t handle = nullptr;
-  if (key.size() != kKeyBytes || gnutls_aead_cipher_init(&handle, GNUTLS_CIPHER_AES_256_GCM, &k) < 0) {
+  gcry_cipher_hd_t handle = gcm(key, sealed.substr(0, kNonceBytes));
+  if (!handle) {
     *error = "cannot set up AES-256-GCM";
     return false;
   }
-  size_t cipher_length = sealed.size() - kNonceBytes;
-  SecretBytes out(cipher_length);
-  size_t length = cipher_length;
-  int rc = gnutls_aead_cipher_decrypt(handle, sealed.data(), kNonceBytes, aad.data(), aad.size(), kTagBytes,
-                                      sealed.data() + kNonceBytes, cipher_length, out.data(), &length);
-  gnutls_aead_cipher_deinit(handle);
-  if (rc < 0) return false;
-  out.shrink(length);
+  const size_t length = sealed.size() - kNonceBytes - kTagBytes;
+  std::string_view cipher = sealed.substr(kNonceBytes, length);
+  std::string_view tag = sealed.substr(kNonceBytes + length);
+  SecretBytes out(length);
+  bool ok = gcry_cipher_authenticate(handle, aad.data(), aad.size()) == 0 &&
+            gcry_cipher_final(handle) == 0 &&
+            gcry_cipher_decrypt(handle, out.data(), length, cipher.data(), cipher.size()) == 0 &&
+            gcry_cipher_checktag(handle, tag.data(), tag.size()) == 0;
+  gcry_cipher_close(handle);
+  if (!ok) return false;  // OUT, with what did not authenticate, is wiped as it goes
   *plain = std::move(out);
   return true;
 }
 
 bool derive(const SecretBytes& passphrase, const std::string& salt, unsigned iterations, SecretBytes* key) {
   SecretBytes out(kKeyBytes);
-  gnutls_datum_t p{reinterpret_cast<unsigned char*>(const_cast<char*>(passphrase.data())),
-                   static_cast<unsigned>(passphrase.size())};
-  gnutls_datum_t s{reinterpret_cast<unsigned char*>(const_cast<char*>(salt.data())), static_cast<unsigned>(salt.size())};
-  if (gnutls_pbkdf2(GNUTLS_MAC_SHA256, &p, &s, iterations, out.data(), out.size()) < 0) return false;
+  if (!crypto_ready() || gcry_kdf_derive(passphrase.data(), passphrase.size(), GCRY_KDF_PBKDF2, GCRY_MD_SHA256,
+                                         salt.data(), salt.size(), iterations, out.size(), out.data()) != 0)
+    return false;
   *key = std::move(out);
   return true;
 }
@@ -200,7 +235,7 @@ bool SecretFileStore::create(const SecretBytes& passphrase, SecretBytes* key, st
   }
   std::string salt(kSaltBytes, '\0');
   SecretBytes derived;
-  if (gnutls_rnd(GNUTLS_RND_RANDOM, salt.data(), salt.size()) < 0 || !derive(passphrase, salt, kIterations, &derived)) {
+  if (!random_bytes(salt.data(), salt.size(), GCRY_STRONG_RANDOM) || !derive(passphrase, salt, kIterations, &derived)) {
     *error = "cannot derive a key";
     return false;
   }
@@ -215,7 +250,7 @@ bool SecretFileStore::create_with_keyring(SecretBytes* key, std::string* error) 
     return false;
   }
   SecretBytes random(kKeyBytes);
-  if (gnutls_rnd(GNUTLS_RND_KEY, random.data(), random.size()) < 0) {
+  if (!random_bytes(random.data(), random.size(), GCRY_VERY_STRONG_RANDOM)) {
     *error = "cannot make a key";
     return false;
   }

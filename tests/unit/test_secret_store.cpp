@@ -59,6 +59,20 @@ TEST_F(SecretFileStoreTest, AValueOpensWithThePassphraseOnly) {
   EXPECT_EQ(store_.get(key, "missing", &value, &error), SecretLookup::kMissing);
 }
 
+// A store written by an earlier Airlock (whose cipher was GnuTLS's) opens:
+// the format is AES-256-GCM and PBKDF2-SHA256, whichever library does them.
+TEST(SecretFileStoreFormat, AStoreOfTheFirstVersionStillOpens) {
+  const char* source = g_getenv("AIRLOCK_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  SecretFileStore store(std::string(source) + "/tests/data/secret-store-v1");
+  SecretBytes key, value;
+  std::string error;
+  ASSERT_TRUE(store.unlock(bytes("correct horse battery"), &key, &error)) << error;
+  EXPECT_EQ(store.get(key, "github-token", &value, &error), SecretLookup::kFound) << error;
+  EXPECT_EQ(value.view(), "ghp_fixture0123456789");
+  EXPECT_FALSE(store.unlock(bytes("correct horse batterY"), &key, &error));
+}
+
 TEST_F(SecretFileStoreTest, NoPlaintextOnDiskAndFilesArePrivate) {
   SecretBytes key;
   std::string error;
