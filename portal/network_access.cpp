@@ -303,7 +303,7 @@ NetworkAccess::~NetworkAccess() {
 bool NetworkAccess::start_session(SandboxSession* session, int listener, GError** error) {
   // The session's own certificate authority, trusted inside its sandbox
   // only, for the hosts its secrets are put into.
-  std::unique_ptr<SessionCa> ca = SessionCa::create(session->info().id, error);
+  std::unique_ptr<SessionCa> ca = SessionCa::create(SessionCa::helper_path(), session->info().id, error);
   if (!ca) return false;
   SecretBytes pem = SecretBytes::copy_of(ca->certificate_pem());
   UniqueFd memfd(pem.to_sealed_memfd());

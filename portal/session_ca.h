@@ -2,25 +2,33 @@
 // (DESIGN.md, "Secrets"): the proxy terminates the agent's TLS to a host
 // with an injection grant using a leaf certificate this CA signs, and only
 // that session's sandbox trusts the CA (the launcher puts its certificate in
-// the sandbox's CA bundle). Made in memory when the session starts; its
-// private key never leaves the object, and dies with it.
+// the sandbox's CA bundle). The certificates are made by airlock-session-ca
+// (portal/session_ca_helper.cpp), which the portal runs, so that GnuTLS is
+// not loaded into the portal; the CA's private key passes through a pipe
+// into wiped memory here, and dies with the object.
 #pragma once
 
 #include <gio/gio.h>
-#include <gnutls/x509.h>
 
 #include <map>
 #include <memory>
 #include <string>
 
+#include "secret_bytes.h"
+
 namespace airlock {
 
 class SessionCa {
  public:
-  // An ECDSA P-256 key and a self-signed certificate, CN "Airlock session
-  // SESSION_ID CA", CA:TRUE pathlen:0, keyCertSign|cRLSign, valid from an
-  // hour ago for 30 days. nullptr with ERROR set when GnuTLS fails.
-  static std::unique_ptr<SessionCa> create(const std::string& session_id, GError** error);
+  // A new CA made by HELPER (the path of airlock-session-ca): an ECDSA P-256
+  // key and a self-signed certificate, CN "Airlock session SESSION_ID CA",
+  // CA:TRUE pathlen:0, keyCertSign|cRLSign, valid from an hour ago for 30
+  // days. nullptr with ERROR set when the helper fails or cannot be run.
+  static std::unique_ptr<SessionCa> create(const std::string& helper, const std::string& session_id,
+                                           GError** error);
+  // Where airlock-session-ca is: next to this program (the portal in a build
+  // tree, or in libexecdir once installed), else in libexecdir.
+  static std::string helper_path();
   ~SessionCa();
   SessionCa(const SessionCa&) = delete;
   SessionCa& operator=(const SessionCa&) = delete;
@@ -43,10 +51,9 @@ class SessionCa {
  private:
   SessionCa() = default;
 
-  gnutls_x509_privkey_t key_ = nullptr;
-  gnutls_x509_crt_t certificate_ = nullptr;
+  std::string helper_;
   std::string certificate_pem_;
-  time_t expiration_ = 0;
+  SecretBytes ca_pem_;  // the certificate and its private key, for the helper's stdin
   std::map<std::string, GTlsCertificate*> leaves_;  // by lowercased host, owned
 };
 

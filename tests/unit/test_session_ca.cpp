@@ -7,10 +7,14 @@
 #include <gnutls/x509.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "session_ca.h"
+#include "session_ca_helper.h"
 #include "temp_dir.h"
 
 namespace airlock {
@@ -18,11 +22,12 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using test::session_ca_helper;
 using test::TempDir;
 
 std::unique_ptr<SessionCa> make_ca(const std::string& id = "s1") {
   g_autoptr(GError) error = nullptr;
-  auto ca = SessionCa::create(id, &error);
+  auto ca = SessionCa::create(session_ca_helper(), id, &error);
   EXPECT_NE(ca, nullptr) << (error ? error->message : "");
   return ca;
 }
@@ -190,6 +195,95 @@ TEST(SessionCa, EachSessionHasItsOwnKey) {
   ASSERT_NE(one, nullptr);
   ASSERT_NE(two, nullptr);
   EXPECT_NE(one->certificate_pem(), two->certificate_pem());
+}
+
+// What airlock-session-ca said and its exit status, run with ARGS and INPUT
+// on its stdin.
+struct HelperRun {
+  int status = -1;
+  std::string out, err;
+};
+
+HelperRun run_helper(const std::vector<std::string>& args, const std::string& input = "") {
+  TempDir dir;
+  const std::string in = dir.path() + "/in";
+  EXPECT_TRUE(g_file_set_contents(in.c_str(), input.data(), static_cast<gssize>(input.size()), nullptr));
+  std::string command = "exec \"$0\" \"$@\" < \"" + in + "\"";
+  std::vector<const char*> argv = {"/bin/sh", "-c", command.c_str()};
+  const std::string helper = session_ca_helper();
+  argv.push_back(helper.c_str());
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
+  g_autofree char* out = nullptr;
+  g_autofree char* err = nullptr;
+  HelperRun run;
+  g_autoptr(GError) error = nullptr;
+  EXPECT_TRUE(g_spawn_sync(nullptr, const_cast<char**>(argv.data()), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out,
+                           &err, &run.status, &error))
+      << error->message;
+  run.status = WIFEXITED(run.status) ? WEXITSTATUS(run.status) : -1;
+  run.out = out ? out : "";
+  run.err = err ? err : "";
+  return run;
+}
+
+TEST(SessionCaHelper, RefusesWhatItCannotUseAndSaysWhy) {
+  const HelperRun ca = run_helper({"ca", "s1"});
+  ASSERT_EQ(ca.status, 0) << ca.err;
+  const std::string certificate_only = ca.out.substr(0, ca.out.find("-----BEGIN PRIVATE KEY"));
+  const struct {
+    std::vector<std::string> args;
+    std::string input, says;
+  } cases[] = {
+      {{}, "", "usage: airlock-session-ca"},
+      {{"ca"}, "", "usage: airlock-session-ca"},
+      {{"sign", "a.test"}, ca.out, "usage: airlock-session-ca"},
+      {{"ca", "s1", "extra"}, "", "usage: airlock-session-ca"},
+      {{"ca", ""}, "", "a session id is"},
+      {{"ca", "a b"}, "", "a session id is"},
+      {{"ca", std::string(129, 'a')}, "", "a session id is"},
+      {{"leaf", "*.a.test"}, ca.out, "not a DNS name or an IP address"},
+      {{"leaf", "a.test"}, "", "does not hold a CA's certificate and private key"},
+      {{"leaf", "a.test"}, "garbage\n", "does not hold a CA's certificate and private key"},
+      {{"leaf", "a.test"}, certificate_only, "does not hold a CA's certificate and private key"},
+      {{"leaf", "a.test"}, std::string(65 * 1024, 'x'), "cannot read the CA from stdin"},
+  };
+  for (const auto& c : cases) {
+    const HelperRun run = run_helper(c.args, c.input);
+    EXPECT_EQ(run.status, 2) << c.says;
+    EXPECT_THAT(run.err, HasSubstr(c.says));
+    EXPECT_EQ(run.out, "") << c.says;  // nothing made, no key written
+  }
+  const HelperRun leaf = run_helper({"leaf", "a.test"}, ca.out);
+  EXPECT_EQ(leaf.status, 0) << leaf.err;
+  EXPECT_THAT(leaf.out, HasSubstr("-----BEGIN PRIVATE KEY-----"));
+}
+
+TEST(SessionCa, WithoutItsHelperThereIsNoCa) {
+  g_autoptr(GError) error = nullptr;
+  EXPECT_EQ(SessionCa::create("/nonexistent/airlock-session-ca", "s1", &error), nullptr);
+  ASSERT_NE(error, nullptr);
+  EXPECT_THAT(error->message, HasSubstr("cannot run /nonexistent/airlock-session-ca"));
+  // A helper that fails: its words are the error.
+  g_clear_error(&error);
+  EXPECT_EQ(SessionCa::create(session_ca_helper(), "not an id", &error), nullptr);
+  ASSERT_NE(error, nullptr);
+  EXPECT_THAT(error->message, HasSubstr("a session id is"));
+}
+
+// The portal's idle memory budget (DESIGN.md, "Performance budget"): GnuTLS
+// is loaded by airlock-session-ca, never by the portal, whose start-up it
+// would cost about 2 MiB.
+TEST(SessionCa, ThePortalDoesNotLinkGnuTls) {
+  const char* portal = g_getenv("AIRLOCK_PORTAL_BIN");
+  ASSERT_NE(portal, nullptr) << "AIRLOCK_PORTAL_BIN is not set (run through meson test)";
+  const char* argv[] = {"ldd", portal, nullptr};
+  g_autofree char* out = nullptr;
+  int status = -1;
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<char**>(argv), nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, &out,
+                           nullptr, &status, nullptr));
+  EXPECT_THAT(out, HasSubstr("libglib-2.0"));  // ldd did list it
+  EXPECT_THAT(out, Not(HasSubstr("libgnutls")));
 }
 
 }  // namespace
