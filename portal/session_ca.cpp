@@ -33,7 +33,8 @@ bool run_helper(const std::string& helper, const char* mode, const std::string& 
   g_autoptr(GError) spawn_error = nullptr;
   g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv(launcher, argv, &spawn_error);
   if (!process) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot run %s: %s", helper.c_str(), spawn_error->message);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot run %s: %s (reinstall airlock)", helper.c_str(),
+                spawn_error->message);
     return false;
   }
   // Its stdout to the end, then its stderr (a line at most) for the reason.
