@@ -3,7 +3,6 @@
 #include <gio/gunixinputstream.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "certificate_host.h"
 #include "config.h"
@@ -18,8 +17,8 @@ constexpr size_t kMaxOutput = 64 * 1024;  // a certificate and its key are about
 // secrets leave a process; none: /dev/null) and its stdout in *OUTPUT.
 bool run_helper(const std::string& helper, const char* mode, const std::string& argument, const SecretBytes* input,
                 SecretBytes* output, GError** error) {
-  g_autoptr(GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new(static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE));
+  const auto flags = static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(flags);
   if (input) {
     int memfd = input->to_sealed_memfd();
     if (memfd < 0) {
