@@ -301,6 +301,10 @@ NetworkAccess::~NetworkAccess() {
 }
 
 bool NetworkAccess::start_session(SandboxSession* session, int listener, GError** error) {
+  // Taken in every case: a session whose proxy does not start has no one
+  // listening, so its sandbox's connections are refused at once instead of
+  // waiting in the backlog for an accept that never comes.
+  UniqueFd owned(listener);
   // The session's own certificate authority, trusted inside its sandbox
   // only, for the hosts its secrets are put into.
   std::unique_ptr<SessionCa> ca = SessionCa::create(SessionCa::helper_path(), session->info().id, error);
@@ -316,7 +320,7 @@ bool NetworkAccess::start_session(SandboxSession* session, int listener, GError*
   }
   auto decider = std::make_unique<SessionDecider>(portal_, session->info().id, std::move(ca), origin_roots_,
                                                   origin_roots_error_);
-  if (!decider->serve(listener, error)) return false;
+  if (!decider->serve(owned.release(), error)) return false;
   sessions_[session->info().id] = std::move(decider);
   return true;
 }

@@ -24,7 +24,8 @@ class NetworkAccess {
   NetworkAccess(const NetworkAccess&) = delete;
   NetworkAccess& operator=(const NetworkAccess&) = delete;
 
-  // Serves SESSION's proxy on LISTENER (a listening socket; taken).
+  // Serves SESSION's proxy on LISTENER (a listening socket), which it takes
+  // (and closes when it fails).
   bool start_session(SandboxSession* session, int listener, GError** error);
   void end_session(const std::string& session);
   // Serves org.airlock.portal.Network for SESSION's sandbox on CONNECTION.

@@ -245,5 +245,53 @@ TEST_F(Network, NoNetMeansNoProxyAtAll) {
   EXPECT_NE(result.out.find("none"), std::string::npos) << result.out;
 }
 
+// A session whose proxy cannot start (here the portal's certificate helper
+// fails) has no proxy: the agent's connections are refused at once rather
+// than left waiting for an accept that never comes, and `airlock run` says
+// why.
+class NetworkWithoutCertificates : public Network {
+ protected:
+  void SetUp() override {
+    // A copy of the portal, with a failing airlock-session-ca beside it.
+    const std::string dir = scratch_.path("portal-copy");
+    mkdir(dir.c_str(), 0755);
+    const char* portal = getenv("AIRLOCK_PORTAL_BIN");
+    ASSERT_NE(portal, nullptr) << "AIRLOCK_PORTAL_BIN is not set (run through meson test)";
+    saved_portal_ = portal;
+    g_autofree char* binary = nullptr;
+    gsize length = 0;
+    ASSERT_TRUE(g_file_get_contents(portal, &binary, &length, nullptr));
+    const std::string copy = dir + "/airlock-portal", helper = dir + "/airlock-session-ca";
+    ASSERT_TRUE(g_file_set_contents(copy.c_str(), binary, static_cast<gssize>(length), nullptr));
+    Scratch::write_file(helper, "#!/bin/sh\necho 'airlock-session-ca: made to fail by the test' >&2\nexit 1\n");
+    ASSERT_EQ(chmod(copy.c_str(), 0755), 0);
+    ASSERT_EQ(chmod(helper.c_str(), 0755), 0);
+    setenv("AIRLOCK_PORTAL_BIN", copy.c_str(), 1);
+    Network::SetUp();
+  }
+  void TearDown() override {
+    Network::TearDown();
+    if (!saved_portal_.empty()) setenv("AIRLOCK_PORTAL_BIN", saved_portal_.c_str(), 1);
+  }
+  std::string saved_portal_;
+};
+
+TEST_F(NetworkWithoutCertificates, ASessionWhoseProxyCannotStartRefusesConnectionsAtOnce) {
+  std::string port = serve("127.0.0.2");
+  grant_in_policy("127.0.0.2:" + port + ";");
+  Result result = run_agent({"--prompt=none"}, "start=$(date +%s); curl -sS -m 20 http://127.0.0.2:" + port +
+                                                   "/hello.txt; echo \"curl=$? seconds=$(( $(date +%s) - start ))\"");
+  EXPECT_EQ(result.status, 0) << result.err;
+  EXPECT_NE(result.err.find("made to fail by the test"), std::string::npos) << result.err;
+  EXPECT_EQ(result.out.find("hello from the host"), std::string::npos) << result.out;
+  const size_t said = result.out.find("curl=");
+  ASSERT_NE(said, std::string::npos) << result.out;
+  int curl = -1, seconds = -1;
+  ASSERT_EQ(sscanf(result.out.c_str() + said, "curl=%d seconds=%d", &curl, &seconds), 2) << result.out;
+  EXPECT_NE(curl, 0);
+  EXPECT_NE(curl, 28) << "curl timed out: the connection waited instead of being refused";
+  EXPECT_LT(seconds, 10);
+}
+
 }  // namespace
 }  // namespace airlock::test
