@@ -186,7 +186,7 @@ Database::Database(const std::string& path) : path_(path) {
   // reported as decided survives a crash or a power cut.
   // A small page cache: the portal idles most of its life, and its memory
   // budget is 10 MiB (DESIGN.md); the rows it reads back are few.
-  exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;");
+  exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-64;");
 }
 
 void Database::fail(std::string_view what, int rc) const { throw_sqlite(db_.get(), path_, what, rc); }
