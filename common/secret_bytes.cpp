@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <new>
 #include <utility>
 
@@ -63,10 +66,25 @@ void SecretBytes::shrink(size_t size) {
   size_ = size;
 }
 
-bool SecretBytes::read_fd(int fd, size_t max, SecretBytes* out) {
+bool SecretBytes::read_fd(int fd, size_t max, SecretBytes* out, int timeout_ms) {
   SecretBytes value(max + 1);
   size_t used = 0;
+  struct timespec now {};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
   for (;;) {
+    if (timeout_ms >= 0) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      const int64_t left = deadline - (now.tv_sec * 1000 + now.tv_nsec / 1000000);
+      struct pollfd ready = {fd, POLLIN, 0};
+      const int polled = left > 0 ? poll(&ready, 1, static_cast<int>(left)) : 0;
+      if (polled < 0 && errno == EINTR) continue;
+      if (polled < 0) return false;
+      if (polled == 0) {
+        errno = ETIMEDOUT;
+        return false;
+      }
+    }
     ssize_t n = read(fd, value.data_ + used, value.size_ - used);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;

@@ -32,7 +32,9 @@ class SecretBytes {
 
   // Reads all of FD (a memfd, a pipe, a file) from its current offset, at
   // most MAX bytes; false with errno set (EFBIG when longer than MAX).
-  static bool read_fd(int fd, size_t max, SecretBytes* out);
+  // TIMEOUT_MS >= 0: the end must come within that many milliseconds
+  // (ETIMEDOUT), for a pipe whose writer might never close it.
+  static bool read_fd(int fd, size_t max, SecretBytes* out, int timeout_ms = -1);
   // A sealed memfd (no write, grow, shrink or new seals) holding the bytes,
   // its offset at 0: the one way a value leaves a process (DESIGN.md,
   // "Secrets"). -1 with errno set.

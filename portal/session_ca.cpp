@@ -16,7 +16,7 @@ constexpr size_t kMaxOutput = 64 * 1024;  // a certificate and its key are about
 // Runs `HELPER MODE ARGUMENT` with INPUT on its stdin (a sealed memfd, as
 // secrets leave a process; none: /dev/null) and its stdout in *OUTPUT.
 bool run_helper(const std::string& helper, const char* mode, const std::string& argument, const SecretBytes* input,
-                SecretBytes* output, GError** error) {
+                int timeout_ms, SecretBytes* output, GError** error) {
   const auto flags = static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(flags);
   if (input) {
@@ -36,11 +36,22 @@ bool run_helper(const std::string& helper, const char* mode, const std::string& 
                 spawn_error->message);
     return false;
   }
-  // Its stdout to the end, then its stderr (a line at most) for the reason.
+  // Its stdout to the end, within TIMEOUT_MS; then its stderr (a line at
+  // most) for the reason. A helper that hangs or writes too much is killed.
   int out = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(process)));
   SecretBytes produced;
-  const bool read = SecretBytes::read_fd(out, kMaxOutput, &produced);
-  const int read_errno = errno;
+  if (!SecretBytes::read_fd(out, kMaxOutput, &produced, timeout_ms)) {
+    const int read_errno = errno;
+    g_subprocess_force_exit(process);
+    g_subprocess_wait(process, nullptr, nullptr);
+    if (read_errno == ETIMEDOUT)
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "airlock-session-ca did not finish within %d ms: stopped",
+                  timeout_ms);
+    else
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read what airlock-session-ca made: %s",
+                  g_strerror(read_errno));
+    return false;
+  }
   std::string said(1024, '\0');
   gsize length = 0;
   g_input_stream_read_all(g_subprocess_get_stderr_pipe(process), said.data(), said.size(), &length, nullptr, nullptr);
@@ -54,11 +65,6 @@ bool run_helper(const std::string& helper, const char* mode, const std::string& 
       said = exited ? "airlock-session-ca ended with exit status " + std::to_string(status)
                     : "airlock-session-ca was killed by a signal";
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", said.c_str());
-    return false;
-  }
-  if (!read) {
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read what airlock-session-ca made: %s",
-                g_strerror(read_errno));
     return false;
   }
   *output = std::move(produced);
@@ -81,10 +87,11 @@ std::string SessionCa::helper_path() {
 }
 
 std::unique_ptr<SessionCa> SessionCa::create(const std::string& helper, const std::string& session_id,
-                                             GError** error) {
+                                             GError** error, int timeout_ms) {
   std::unique_ptr<SessionCa> ca(new SessionCa());
   ca->helper_ = helper;
-  if (!run_helper(helper, "ca", session_id, nullptr, &ca->ca_pem_, error)) return nullptr;
+  ca->timeout_ms_ = timeout_ms;
+  if (!run_helper(helper, "ca", session_id, nullptr, timeout_ms, &ca->ca_pem_, error)) return nullptr;
   // The certificate first, then the key (airlock-session-ca's output).
   constexpr std::string_view kEnd = "-----END CERTIFICATE-----\n";
   const size_t end = ca->ca_pem_.view().find(kEnd);
@@ -113,7 +120,7 @@ GTlsCertificate* SessionCa::server_certificate(const std::string& host, GError**
 
   // The leaf and its key, in memory that is wiped once GIO has them.
   SecretBytes pem;
-  if (!run_helper(helper_, "leaf", name, &ca_pem_, &pem, error)) return nullptr;
+  if (!run_helper(helper_, "leaf", name, &ca_pem_, timeout_ms_, &pem, error)) return nullptr;
   GTlsCertificate* certificate = g_tls_certificate_new_from_pem(pem.data(), static_cast<gssize>(pem.size()), error);
   if (certificate == nullptr) return nullptr;
   leaves_.emplace(name, certificate);

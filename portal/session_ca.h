@@ -20,12 +20,17 @@ namespace airlock {
 
 class SessionCa {
  public:
+  // How long the helper may take, each time: it computes for milliseconds,
+  // but the portal waits for it in its main loop and must not hang with it.
+  static constexpr int kHelperTimeoutMs = 10000;
+
   // A new CA made by HELPER (the path of airlock-session-ca): an ECDSA P-256
   // key and a self-signed certificate, CN "Airlock session SESSION_ID CA",
   // CA:TRUE pathlen:0, keyCertSign|cRLSign, valid from an hour ago for 30
-  // days. nullptr with ERROR set when the helper fails or cannot be run.
+  // days. nullptr with ERROR set when the helper fails, cannot be run, or
+  // does not finish within TIMEOUT_MS (it is killed then).
   static std::unique_ptr<SessionCa> create(const std::string& helper, const std::string& session_id,
-                                           GError** error);
+                                           GError** error, int timeout_ms = kHelperTimeoutMs);
   // Where airlock-session-ca is: next to this program (the portal in a build
   // tree, or in libexecdir once installed), else in libexecdir.
   static std::string helper_path();
@@ -52,6 +57,7 @@ class SessionCa {
   SessionCa() = default;
 
   std::string helper_;
+  int timeout_ms_ = kHelperTimeoutMs;
   std::string certificate_pem_;
   SecretBytes ca_pem_;  // the certificate and its private key, for the helper's stdin
   std::map<std::string, GTlsCertificate*> leaves_;  // by lowercased host, owned

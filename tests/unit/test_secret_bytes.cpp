@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <string>
@@ -39,6 +40,36 @@ TEST(SecretBytes, ReadFdRefusesMoreThanTheLimit) {
   EXPECT_EQ(errno, EFBIG);
   EXPECT_TRUE(out.empty());
   close(fd);
+}
+
+// With a deadline, a pipe whose writer never closes it does not hold the
+// reader forever; one that closes in time is read whole.
+TEST(SecretBytes, ReadFdWithATimeoutStopsWaiting) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(write(fds[1], "part", 4), 4);
+  SecretBytes out;
+  struct timespec start {}, end {};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  EXPECT_FALSE(SecretBytes::read_fd(fds[0], 64, &out, 200));
+  EXPECT_EQ(errno, ETIMEDOUT);
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  const double waited =
+      static_cast<double>(end.tv_sec - start.tv_sec) + static_cast<double>(end.tv_nsec - start.tv_nsec) / 1e9;
+  EXPECT_GE(waited, 0.19);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_TRUE(out.empty());
+  close(fds[1]);
+  EXPECT_TRUE(SecretBytes::read_fd(fds[0], 64, &out, 200));
+  EXPECT_EQ(out.view(), "");  // "part" went with the failed read
+  close(fds[0]);
+
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(write(fds[1], "whole", 5), 5);
+  close(fds[1]);
+  EXPECT_TRUE(SecretBytes::read_fd(fds[0], 64, &out, 200));
+  EXPECT_EQ(out.view(), "whole");
+  close(fds[0]);
 }
 
 TEST(SecretBytes, ShrinkWipesTheTailAndMoveEmptiesTheSource) {

@@ -7,6 +7,7 @@
 #include <gnutls/x509.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <memory>
@@ -269,6 +270,22 @@ TEST(SessionCa, WithoutItsHelperThereIsNoCa) {
   EXPECT_EQ(SessionCa::create(session_ca_helper(), "not an id", &error), nullptr);
   ASSERT_NE(error, nullptr);
   EXPECT_THAT(error->message, HasSubstr("a session id is"));
+}
+
+// The portal waits for the helper in its main loop: one that hangs is
+// stopped after the timeout, and no CA is made.
+TEST(SessionCa, AHelperThatHangsIsStopped) {
+  TempDir dir;
+  const std::string hanging = dir.path() + "/airlock-session-ca";
+  ASSERT_TRUE(g_file_set_contents(hanging.c_str(), "#!/bin/sh\nexec sleep 60\n", -1, nullptr));
+  ASSERT_EQ(chmod(hanging.c_str(), 0755), 0);
+  g_autoptr(GError) error = nullptr;
+  const gint64 start = g_get_monotonic_time();
+  EXPECT_EQ(SessionCa::create(hanging, "s1", &error, 300), nullptr);
+  EXPECT_LT(g_get_monotonic_time() - start, 5 * G_USEC_PER_SEC);
+  ASSERT_NE(error, nullptr);
+  EXPECT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) << error->message;
+  EXPECT_THAT(error->message, HasSubstr("did not finish within 300 ms"));
 }
 
 // The portal's idle memory budget (DESIGN.md, "Performance budget"): GnuTLS
