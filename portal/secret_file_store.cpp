@@ -25,13 +25,17 @@ constexpr const char kKeyFile[] = "store.key";
 constexpr const char kCheckText[] = "airlock secret store check";
 constexpr const char kAadPrefix[] = "airlock-secret-v1:";
 
-// libgcrypt, initialized once (libsecret may have done it already); its
-// secure memory is not used: SecretBytes wipes what it holds.
+// libgcrypt, initialized once unless libsecret did it first: then with a
+// small locked pool for what asks for secure memory (libsecret's session
+// keys with the Secret Service, when it comes second, as its own setup
+// would give them), quietly when mlock is not allowed. The file store's own
+// keys are in SecretBytes, and a cipher handle is wiped when it is closed.
 bool crypto_ready() {
   static const bool ready = [] {
     if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
       if (!gcry_check_version(GCRYPT_VERSION)) return false;
-      gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+      gcry_control(GCRYCTL_DISABLE_SECMEM_WARN);
+      gcry_control(GCRYCTL_INIT_SECMEM, 16384, 0);
       gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     }
     return true;
