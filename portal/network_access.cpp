@@ -293,9 +293,28 @@ NetworkAccess::NetworkAccess(Portal* portal) : portal_(portal) {
     if (!origin_roots_) origin_roots_error_ = std::string("AIRLOCK_INTERCEPT_ROOTS: ") + error->message;
     if (!origin_roots_) g_warning("%s: no intercepted host will be reached", origin_roots_error_.c_str());
   }
+  // The portal has just been started, most likely by a session about to
+  // register: its CA is on its way already.
+  next_ca_ = std::make_unique<SessionCa::Ahead>(SessionCa::helper_path());
+}
+
+// The next one a second after a session started: by then its sandbox has
+// started, and the helper does not compete with it for the CPU.
+void NetworkAccess::make_next_ca_soon() {
+  if (next_ca_source_) return;
+  next_ca_source_ = g_timeout_add_seconds_full(
+      G_PRIORITY_LOW, 1,
+      [](gpointer data) -> gboolean {
+        auto* self = static_cast<NetworkAccess*>(data);
+        self->next_ca_source_ = 0;
+        if (!self->next_ca_) self->next_ca_ = std::make_unique<SessionCa::Ahead>(SessionCa::helper_path());
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
 }
 
 NetworkAccess::~NetworkAccess() {
+  if (next_ca_source_) g_source_remove(next_ca_source_);
   sessions_.clear();
   g_clear_object(&origin_roots_);
 }
@@ -306,8 +325,15 @@ bool NetworkAccess::start_session(SandboxSession* session, int listener, GError*
   // waiting in the backlog for an accept that never comes.
   UniqueFd owned(listener);
   // The session's own certificate authority, trusted inside its sandbox
-  // only, for the hosts its secrets are put into.
-  std::unique_ptr<SessionCa> ca = SessionCa::create(SessionCa::helper_path(), session->info().id, error);
+  // only, for the hosts its secrets are put into: the one made ahead (made
+  // again when it waited more than a day, so that every session's lasts
+  // about 30 days; made now when sessions start in quick succession).
+  constexpr gint64 kMaxAheadUs = 24 * G_TIME_SPAN_HOUR;
+  if (!next_ca_ || next_ca_->age() > kMaxAheadUs)
+    next_ca_ = std::make_unique<SessionCa::Ahead>(SessionCa::helper_path());
+  std::unique_ptr<SessionCa> ca = next_ca_->take(error);
+  next_ca_.reset();
+  make_next_ca_soon();
   if (!ca) return false;
   SecretBytes pem = SecretBytes::copy_of(ca->certificate_pem());
   UniqueFd memfd(pem.to_sealed_memfd());

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "sandbox_session.h"
+#include "session_ca.h"
 
 namespace airlock {
 
@@ -40,6 +41,11 @@ class NetworkAccess {
   GTlsDatabase* origin_roots_ = nullptr;  // AIRLOCK_INTERCEPT_ROOTS, or nullptr for the system's
   std::string origin_roots_error_;        // AIRLOCK_INTERCEPT_ROOTS that could not be read
   std::map<std::string, std::unique_ptr<SessionDecider>> sessions_;
+  // The next session's certificate authority, made ahead so that a session
+  // does not wait for airlock-session-ca as it starts.
+  std::unique_ptr<SessionCa::Ahead> next_ca_;
+  guint next_ca_source_ = 0;
+  void make_next_ca_soon();
 };
 
 // HOST:PORT as the policy and the grants spell it: lower case, an IPv6

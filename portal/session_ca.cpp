@@ -3,6 +3,7 @@
 #include <gio/gunixinputstream.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "certificate_host.h"
 #include "config.h"
@@ -13,10 +14,11 @@ namespace {
 
 constexpr size_t kMaxOutput = 64 * 1024;  // a certificate and its key are about 1 KiB
 
-// Runs `HELPER MODE ARGUMENT` with INPUT on its stdin (a sealed memfd, as
-// secrets leave a process; none: /dev/null) and its stdout in *OUTPUT.
-bool run_helper(const std::string& helper, const char* mode, const std::string& argument, const SecretBytes* input,
-                int timeout_ms, SecretBytes* output, GError** error) {
+// Starts `HELPER MODE [ARGUMENT]` with INPUT on its stdin (a sealed memfd,
+// as secrets leave a process; none: /dev/null), its stdout and stderr in
+// pipes. GLib reaps it as soon as it exits.
+GSubprocess* spawn_helper(const std::string& helper, const char* mode, const std::string* argument,
+                          const SecretBytes* input, GError** error) {
   const auto flags = static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(flags);
   if (input) {
@@ -24,20 +26,23 @@ bool run_helper(const std::string& helper, const char* mode, const std::string& 
     if (memfd < 0) {
       g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot hand the CA to %s: %s", helper.c_str(),
                   g_strerror(errno));
-      return false;
+      return nullptr;
     }
     g_subprocess_launcher_take_stdin_fd(launcher, memfd);
   }
-  const char* argv[] = {helper.c_str(), mode, argument.c_str(), nullptr};
+  const char* argv[] = {helper.c_str(), mode, argument ? argument->c_str() : nullptr, nullptr};
   g_autoptr(GError) spawn_error = nullptr;
-  g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv(launcher, argv, &spawn_error);
-  if (!process) {
+  GSubprocess* process = g_subprocess_launcher_spawnv(launcher, argv, &spawn_error);
+  if (!process)
     g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot run %s: %s (reinstall airlock)", helper.c_str(),
                 spawn_error->message);
-    return false;
-  }
-  // Its stdout to the end, within TIMEOUT_MS; then its stderr (a line at
-  // most) for the reason. A helper that hangs or writes too much is killed.
+  return process;
+}
+
+// What PROCESS (a spawn_helper()) writes to stdout, to the end, within
+// TIMEOUT_MS; its stderr (a line at most) is the reason when it fails. A
+// helper that hangs or writes too much is stopped.
+bool collect_helper(GSubprocess* process, int timeout_ms, SecretBytes* output, GError** error) {
   int out = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(process)));
   SecretBytes produced;
   if (!SecretBytes::read_fd(out, kMaxOutput, &produced, timeout_ms)) {
@@ -86,12 +91,32 @@ std::string SessionCa::helper_path() {
   return std::string(AIRLOCK_LIBEXECDIR) + "/" + kName;
 }
 
-std::unique_ptr<SessionCa> SessionCa::create(const std::string& helper, const std::string& session_id,
-                                             GError** error, int timeout_ms) {
+SessionCa::Ahead::Ahead(const std::string& helper) : helper_(helper), started_(g_get_monotonic_time()) {
+  process_ = spawn_helper(helper, "ca", nullptr, nullptr, &spawn_error_);
+}
+
+SessionCa::Ahead::~Ahead() {
+  if (process_) {
+    g_subprocess_force_exit(process_);
+    g_object_unref(process_);
+  }
+  g_clear_error(&spawn_error_);
+}
+
+std::unique_ptr<SessionCa> SessionCa::Ahead::take(GError** error, int timeout_ms) {
+  if (spawn_error_) {
+    g_propagate_error(error, std::exchange(spawn_error_, nullptr));
+    return nullptr;
+  }
+  if (!process_) {
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "this CA was taken already");
+    return nullptr;
+  }
+  g_autoptr(GSubprocess) process = std::exchange(process_, nullptr);
   std::unique_ptr<SessionCa> ca(new SessionCa());
-  ca->helper_ = helper;
+  ca->helper_ = helper_;
   ca->timeout_ms_ = timeout_ms;
-  if (!run_helper(helper, "ca", session_id, nullptr, timeout_ms, &ca->ca_pem_, error)) return nullptr;
+  if (!collect_helper(process, timeout_ms, &ca->ca_pem_, error)) return nullptr;
   // The certificate first, then the key (airlock-session-ca's output).
   constexpr std::string_view kEnd = "-----END CERTIFICATE-----\n";
   const size_t end = ca->ca_pem_.view().find(kEnd);
@@ -102,6 +127,10 @@ std::unique_ptr<SessionCa> SessionCa::create(const std::string& helper, const st
   }
   ca->certificate_pem_ = std::string(ca->ca_pem_.view().substr(0, end + kEnd.size()));
   return ca;
+}
+
+std::unique_ptr<SessionCa> SessionCa::create(const std::string& helper, GError** error, int timeout_ms) {
+  return Ahead(helper).take(error, timeout_ms);
 }
 
 SessionCa::~SessionCa() {
@@ -120,7 +149,8 @@ GTlsCertificate* SessionCa::server_certificate(const std::string& host, GError**
 
   // The leaf and its key, in memory that is wiped once GIO has them.
   SecretBytes pem;
-  if (!run_helper(helper_, "leaf", name, &ca_pem_, timeout_ms_, &pem, error)) return nullptr;
+  g_autoptr(GSubprocess) process = spawn_helper(helper_, "leaf", &name, &ca_pem_, error);
+  if (!process || !collect_helper(process, timeout_ms_, &pem, error)) return nullptr;
   GTlsCertificate* certificate = g_tls_certificate_new_from_pem(pem.data(), static_cast<gssize>(pem.size()), error);
   if (certificate == nullptr) return nullptr;
   leaves_.emplace(name, certificate);

@@ -5,7 +5,8 @@
 // the sandbox's CA bundle). The certificates are made by airlock-session-ca
 // (portal/session_ca_helper.cpp), which the portal runs, so that GnuTLS is
 // not loaded into the portal; the CA's private key passes through a pipe
-// into wiped memory here, and dies with the object.
+// into wiped memory here, and dies with the object. One CA is made ahead of
+// the session that will have it (Ahead), so sessions do not wait for it.
 #pragma once
 
 #include <gio/gio.h>
@@ -24,13 +25,38 @@ class SessionCa {
   // but the portal waits for it in its main loop and must not hang with it.
   static constexpr int kHelperTimeoutMs = 10000;
 
-  // A new CA made by HELPER (the path of airlock-session-ca): an ECDSA P-256
-  // key and a self-signed certificate, CN "Airlock session SESSION_ID CA",
-  // CA:TRUE pathlen:0, keyCertSign|cRLSign, valid from an hour ago for 30
-  // days. nullptr with ERROR set when the helper fails, cannot be run, or
-  // does not finish within TIMEOUT_MS (it is killed then).
-  static std::unique_ptr<SessionCa> create(const std::string& helper, const std::string& session_id,
-                                           GError** error, int timeout_ms = kHelperTimeoutMs);
+  // A CA made ahead of need. The helper takes about 10 ms, mostly its own
+  // start-up; started when the previous session starts (or the portal
+  // does), it is done by the time the next session asks, and take() only
+  // reads what it wrote.
+  class Ahead {
+   public:
+    // Starts HELPER (the path of airlock-session-ca); a failure to start is
+    // kept for take().
+    explicit Ahead(const std::string& helper);
+    ~Ahead();  // stops a helper that still runs
+    Ahead(const Ahead&) = delete;
+    Ahead& operator=(const Ahead&) = delete;
+
+    // The CA, once: an ECDSA P-256 key and a self-signed certificate, CN
+    // "Airlock session CA", CA:TRUE pathlen:0, keyCertSign|cRLSign, valid
+    // from an hour before the helper started for 30 days. nullptr with
+    // ERROR set when the helper could not start, failed, or did not finish
+    // within TIMEOUT_MS of this call (it is stopped then).
+    std::unique_ptr<SessionCa> take(GError** error, int timeout_ms = kHelperTimeoutMs);
+    // Microseconds since the helper started (monotonic).
+    gint64 age() const { return g_get_monotonic_time() - started_; }
+
+   private:
+    std::string helper_;
+    GSubprocess* process_ = nullptr;
+    GError* spawn_error_ = nullptr;
+    gint64 started_ = 0;
+  };
+
+  // A new CA, made now: Ahead(HELPER).take(ERROR, TIMEOUT_MS).
+  static std::unique_ptr<SessionCa> create(const std::string& helper, GError** error,
+                                           int timeout_ms = kHelperTimeoutMs);
   // Where airlock-session-ca is: next to this program (the portal in a build
   // tree, or in libexecdir once installed), else in libexecdir.
   static std::string helper_path();

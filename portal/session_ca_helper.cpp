@@ -4,11 +4,12 @@
 // gmp, its priorities) would take about 2 MiB of the portal's 10 MiB idle
 // budget (DESIGN.md, "Performance budget").
 //
-//   airlock-session-ca ca SESSION_ID
+//   airlock-session-ca ca
 //       writes a new CA's certificate and then its private key (PKCS #8),
-//       PEM, to stdout: ECDSA P-256, CN "Airlock session SESSION_ID CA",
-//       critical CA:TRUE pathlen:0, critical keyCertSign|cRLSign, a random
-//       positive 128-bit serial, valid from an hour ago for 30 days.
+//       PEM, to stdout: ECDSA P-256, CN "Airlock session CA", critical
+//       CA:TRUE pathlen:0, critical keyCertSign|cRLSign, a random positive
+//       128-bit serial, valid from an hour ago for 30 days. (No session id
+//       in it: the portal makes the next session's CA ahead of time.)
 //   airlock-session-ca leaf HOST
 //       reads a CA's certificate and private key, PEM, from stdin (what `ca`
 //       wrote) and writes a certificate for HOST signed by it and then the
@@ -127,22 +128,12 @@ void write_pair(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char* wh
   write_all(key_pem.view());
 }
 
-bool is_session_id(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-      return false;
-  return true;
-}
-
-void make_ca(const std::string& session_id) {
-  if (!is_session_id(session_id))
-    throw Failure{"a session id is 1 to 128 letters, digits, '-' and '_'", 2};
+void make_ca() {
   Key key;
   key.generate();
   Certificate ca;
   const time_t now = time(nullptr);
-  set_common_fields(ca.crt, key.key, "Airlock session " + session_id + " CA", now - kBackdate, now + kLifetime);
+  set_common_fields(ca.crt, key.key, "Airlock session CA", now - kBackdate, now + kLifetime);
   // Critical basicConstraints CA:TRUE with pathlen 0 (it signs leaves, never
   // another CA); critical keyUsage keyCertSign and cRLSign.
   const char* what = "the CA certificate";
@@ -199,14 +190,14 @@ int main(int argc, char** argv) {
   // Private keys pass through it: no core dump, no ptrace by the user's
   // other processes (as the portal, which runs it).
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  const std::string mode = argc == 3 ? argv[1] : "";
+  const std::string mode = argc > 1 ? argv[1] : "";
   try {
-    if (mode == "ca") {
-      make_ca(argv[2]);
-    } else if (mode == "leaf") {
+    if (mode == "ca" && argc == 2) {
+      make_ca();
+    } else if (mode == "leaf" && argc == 3) {
       make_leaf(argv[2]);
     } else {
-      throw Failure{"usage: airlock-session-ca ca SESSION_ID | leaf HOST (the CA on stdin); the portal runs it", 2};
+      throw Failure{"usage: airlock-session-ca ca | leaf HOST (the CA on stdin); the portal runs it", 2};
     }
   } catch (const Failure& failure) {
     fprintf(stderr, "airlock-session-ca: %s\n", failure.message.c_str());

@@ -176,8 +176,8 @@ class InterceptedTunnelTest : public ::testing::Test {
     std::string reason;
     if (!InterceptedTunnel::tls_available(&reason)) GTEST_SKIP() << reason;
     g_autoptr(GError) error = nullptr;
-    session_ca_ = SessionCa::create(session_ca_helper(), "test-session", &error);
-    origin_root_ = SessionCa::create(session_ca_helper(), "test-origin-root", &error);
+    session_ca_ = SessionCa::create(session_ca_helper(), &error);
+    origin_root_ = SessionCa::create(session_ca_helper(), &error);
     ASSERT_NE(session_ca_, nullptr);
     ASSERT_NE(origin_root_, nullptr);
     session_database_ = database_of("session.pem", session_ca_->certificate_pem());
@@ -357,7 +357,7 @@ TEST_F(InterceptedTunnelTest, LargeBodiesPassBothWays) {
 TEST_F(InterceptedTunnelTest, AnUntrustedOriginFailsClosed) {
   // Signed by a root the tunnel does not trust: another session's CA, or
   // none the system knows.
-  auto stranger = SessionCa::create(session_ca_helper(), "stranger", nullptr);
+  auto stranger = SessionCa::create(session_ca_helper(), nullptr);
   ASSERT_NE(stranger, nullptr);
   g_autoptr(GTlsDatabase) stranger_database = database_of("stranger.pem", stranger->certificate_pem());
   g_autoptr(GTlsCertificate) certificate = origin_certificate();
