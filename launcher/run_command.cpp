@@ -13,6 +13,7 @@
 #include "command_resolve.h"
 #include "config.h"
 #include "error.h"
+#include "helper_program.h"
 #include "host_path.h"
 #include "profile.h"
 #include "sandbox_plan.h"
@@ -256,16 +257,9 @@ std::string make_root_dir() {
 
 }  // namespace
 
-// The helpers sit next to `airlock` in a build tree, in libexecdir once installed.
 std::string helper_path(const char* name) {
-  g_autofree char* self = g_file_read_link("/proc/self/exe", nullptr);
-  if (self) {
-    g_autofree char* dir = g_path_get_dirname(self);
-    std::string candidate = std::string(dir) + "/" + name;
-    if (g_file_test(candidate.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return candidate;
-  }
-  std::string installed = std::string(AIRLOCK_LIBEXECDIR) + "/" + name;
-  if (g_file_test(installed.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return installed;
+  std::string path = helper_program(name);
+  if (g_file_test(path.c_str(), G_FILE_TEST_IS_EXECUTABLE)) return path;
   // TRANSLATORS: a helper program such as airlock-init, and the folder it is installed in.
   throw Error(format(_("cannot find %s next to airlock or in %s: reinstall airlock"), name, AIRLOCK_LIBEXECDIR));
 }

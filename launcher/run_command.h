@@ -9,7 +9,7 @@ namespace airlock {
 int run_command(int argc, char** argv);
 
 // Where the helper program NAME (airlock-init, airlock-request,
-// airlock-secret) is: next to `airlock` in a build tree, else in libexecdir.
+// airlock-secret) is (helper_program()); an Error when it is not there.
 std::string helper_path(const char* name);
 
 }  // namespace airlock

@@ -14,6 +14,7 @@
 #include "proxy_request.h"
 #include "request_handle.h"
 #include "secret_access.h"
+#include "helper_program.h"
 #include "session_ca.h"
 #include "permission_store.h"
 #include "portal.h"
@@ -284,7 +285,8 @@ class NetworkAccess::SessionDecider : public ProxyDecider {
   SessionProxy proxy_;
 };
 
-NetworkAccess::NetworkAccess(Portal* portal) : portal_(portal) {
+NetworkAccess::NetworkAccess(Portal* portal)
+    : portal_(portal), ca_helper_(helper_program("airlock-session-ca")) {
   // For tests: the roots that verify the origins of intercepted hosts, in
   // place of the system's.
   if (const char* roots = g_getenv("AIRLOCK_INTERCEPT_ROOTS")) {
@@ -295,7 +297,7 @@ NetworkAccess::NetworkAccess(Portal* portal) : portal_(portal) {
   }
   // The portal has just been started, most likely by a session about to
   // register: its CA is on its way already.
-  next_ca_ = std::make_unique<SessionCa::Ahead>(SessionCa::helper_path());
+  next_ca_ = std::make_unique<SessionCa::Ahead>(ca_helper_);
 }
 
 // The next one a second after a session started: by then its sandbox has
@@ -307,7 +309,7 @@ void NetworkAccess::make_next_ca_soon() {
       [](gpointer data) -> gboolean {
         auto* self = static_cast<NetworkAccess*>(data);
         self->next_ca_source_ = 0;
-        if (!self->next_ca_) self->next_ca_ = std::make_unique<SessionCa::Ahead>(SessionCa::helper_path());
+        if (!self->next_ca_) self->next_ca_ = std::make_unique<SessionCa::Ahead>(self->ca_helper_);
         return G_SOURCE_REMOVE;
       },
       this, nullptr);
@@ -330,7 +332,7 @@ bool NetworkAccess::start_session(SandboxSession* session, int listener, GError*
   // about 30 days; made now when sessions start in quick succession).
   constexpr gint64 kMaxAheadUs = 24 * G_TIME_SPAN_HOUR;
   if (!next_ca_ || next_ca_->age() > kMaxAheadUs)
-    next_ca_ = std::make_unique<SessionCa::Ahead>(SessionCa::helper_path());
+    next_ca_ = std::make_unique<SessionCa::Ahead>(ca_helper_);
   std::unique_ptr<SessionCa> ca = next_ca_->take(error);
   next_ca_.reset();
   make_next_ca_soon();

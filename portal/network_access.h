@@ -41,8 +41,9 @@ class NetworkAccess {
   GTlsDatabase* origin_roots_ = nullptr;  // AIRLOCK_INTERCEPT_ROOTS, or nullptr for the system's
   std::string origin_roots_error_;        // AIRLOCK_INTERCEPT_ROOTS that could not be read
   std::map<std::string, std::unique_ptr<SessionDecider>> sessions_;
-  // The next session's certificate authority, made ahead so that a session
-  // does not wait for airlock-session-ca as it starts.
+  // The next session's certificate authority, made ahead by CA_HELPER_
+  // (airlock-session-ca) so that a session does not wait for it as it starts.
+  const std::string ca_helper_;
   std::unique_ptr<SessionCa::Ahead> next_ca_;
   guint next_ca_source_ = 0;
   void make_next_ca_soon();

@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "certificate_host.h"
-#include "config.h"
 
 namespace airlock {
 
@@ -79,17 +78,6 @@ bool collect_helper(GSubprocess* process, int timeout_ms, SecretBytes* output, G
 }  // namespace
 
 bool SessionCa::is_valid_host(const std::string& host) { return is_certificate_host(host); }
-
-std::string SessionCa::helper_path() {
-  constexpr const char kName[] = "airlock-session-ca";
-  g_autofree char* self = g_file_read_link("/proc/self/exe", nullptr);
-  if (self) {
-    g_autofree char* dir = g_path_get_dirname(self);
-    g_autofree char* candidate = g_build_filename(dir, kName, nullptr);
-    if (g_file_test(candidate, G_FILE_TEST_IS_EXECUTABLE)) return candidate;
-  }
-  return std::string(AIRLOCK_LIBEXECDIR) + "/" + kName;
-}
 
 SessionCa::Ahead::Ahead(const std::string& helper) : helper_(helper), started_(g_get_monotonic_time()) {
   process_ = spawn_helper(helper, "ca", nullptr, nullptr, &spawn_error_);

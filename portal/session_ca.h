@@ -57,9 +57,6 @@ class SessionCa {
   // A new CA, made now: Ahead(HELPER).take(ERROR, TIMEOUT_MS).
   static std::unique_ptr<SessionCa> create(const std::string& helper, GError** error,
                                            int timeout_ms = kHelperTimeoutMs);
-  // Where airlock-session-ca is: next to this program (the portal in a build
-  // tree, or in libexecdir once installed), else in libexecdir.
-  static std::string helper_path();
   ~SessionCa();
   SessionCa(const SessionCa&) = delete;
   SessionCa& operator=(const SessionCa&) = delete;
