@@ -69,13 +69,16 @@ void SecretBytes::shrink(size_t size) {
 bool SecretBytes::read_fd(int fd, size_t max, SecretBytes* out, int timeout_ms) {
   SecretBytes value(max + 1);
   size_t used = 0;
-  struct timespec now {};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const int64_t deadline = now.tv_sec * 1000 + now.tv_nsec / 1000000 + timeout_ms;
+  // Milliseconds, monotonic (not GLib's clock: airlock-session-ca links no GLib).
+  const auto now_ms = [] {
+    struct timespec now {};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  };
+  const int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
   for (;;) {
     if (timeout_ms >= 0) {
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      const int64_t left = deadline - (now.tv_sec * 1000 + now.tv_nsec / 1000000);
+      const int64_t left = deadline - now_ms();
       struct pollfd ready = {fd, POLLIN, 0};
       const int polled = left > 0 ? poll(&ready, 1, static_cast<int>(left)) : 0;
       if (polled < 0 && errno == EINTR) continue;
