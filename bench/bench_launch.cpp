@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,17 +21,12 @@
 namespace {
 
 using airlock::bench::make_dir;
+using airlock::bench::now_ms;
 using airlock::bench::read_file;
 using airlock::bench::remove_tree;
 using airlock::bench::start;
 using airlock::bench::wait_for;
 using airlock::bench::write_file;
-
-double now_ms() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
 
 // Runs ARGV with stdin from /dev/null; stderr to ERR_FD when >= 0.
 int run(const std::vector<std::string>& argv, int err_fd = -1) {
@@ -57,9 +51,11 @@ struct Stats {
   double median, p90;
 };
 
-Stats measure(const std::vector<std::string>& argv, int runs) {
+// RUNS of ARGV, each after PAUSE_US microseconds of nothing.
+Stats measure(const std::vector<std::string>& argv, int runs, gulong pause_us = 0) {
   std::vector<double> times;
   for (int i = 0; i < runs; ++i) {
+    if (pause_us > 0) g_usleep(pause_us);
     double start = now_ms();
     if (run(argv) != 0) {
       fprintf(stderr, "bench: %s failed\n", argv[0].c_str());
@@ -81,13 +77,8 @@ long peak_kib(const std::string& text, const std::string& who) {
 int with_portal(const std::string& airlock, int runs) {
   std::vector<std::string> sandboxed = {airlock, "run", "--prompt=none", "--", "/bin/true"};
   measure(sandboxed, 1);
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    g_usleep(G_USEC_PER_SEC);
-    times.push_back(measure(sandboxed, 1).median);
-  }
-  std::sort(times.begin(), times.end());
-  printf("%f %f\n", times[times.size() / 2], times[times.size() * 9 / 10]);
+  Stats stats = measure(sandboxed, runs, G_USEC_PER_SEC);
+  printf("%f %f\n", stats.median, stats.p90);
   return 0;
 }
 
